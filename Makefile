@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: MIT
+# agentbox - a command tree whose only network path is a relay to a proxy.
+#
+#   make            build ./agentbox
+#   make deps       install every build and test dependency (Debian, as root)
+#   make check      unit tests, then integration tests (as root: also as an
+#                   unprivileged user), under the sanitizer build
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make asan       build ./agentbox-asan (ASan + UBSan)
+#   make cppcheck / clang-tidy / bench
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+DESTDIR   ?=
+
+CC        ?= cc
+PKGS      := libnl-3.0 libnl-route-3.0 libseccomp libcap-ng
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-truncation=1 \
+             -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith \
+             -Wcast-qual -Wwrite-strings -Wvla -Wno-unused-parameter
+HARDEN    := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
+             -fstack-clash-protection -fcf-protection
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) \
+             -iquote include $(PKG_CFLAGS) -DAB_VERSION='"$(VERSION)"'
+LDFLAGS   ?=
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
+
+SRCS      := $(wildcard src/*.c)
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+PURE_SRCS := src/http.c src/options.c src/env.c src/err.c src/util.c
+HDRS      := $(wildcard include/*.h)
+
+OBJS      := $(SRCS:src/%.c=build/%.o)
+ASAN_OBJS := $(SRCS:src/%.c=build/asan/%.o)
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
+HELPERS   := build/tests/try-syscall
+
+.PHONY: all deps check unit integration install uninstall asan clean \
+        cppcheck clang-tidy lint bench
+
+all: agentbox
+
+agentbox: $(OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/%.o: src/%.c $(HDRS) | build
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+asan: agentbox-asan
+
+agentbox-asan: $(ASAN_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/asan/%.o: src/%.c $(HDRS) | build
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
+
+build:
+	mkdir -p build/asan build/tests
+
+build/tests/test_%: tests/unit/test_%.c $(PURE_SRCS) $(HDRS) | build
+	$(CC) $(ALL_CFLAGS) -Wno-write-strings -Wno-discarded-qualifiers \
+	    $(ASAN_FLAGS) -U_FORTIFY_SOURCE $(ALL_LDFLAGS) \
+	    -o $@ $< $(PURE_SRCS) -lcmocka
+
+build/tests/try-syscall: tests/helpers/try-syscall.c | build
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $<
+
+# Everything the build, the tests and the benchmarks need, from Debian.
+DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
+             libseccomp-dev libcap-ng-dev
+DEB_TEST  := libcmocka-dev bats squid curl openssl python3 git iproute2 \
+             procps util-linux passwd strace
+DEB_BENCH := hyperfine bubblewrap
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root"; exit 1; fi
+	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	        grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends $$missing; \
+	else echo "make deps: everything is installed"; fi
+
+check: agentbox agentbox-asan $(UNIT_BINS) $(HELPERS)
+	@tests/run-all
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do $$t || exit 1; done
+
+integration: agentbox-asan $(HELPERS)
+	@AGENTBOX=$(CURDIR)/agentbox-asan bats tests/integration
+
+bench: agentbox
+	@tests/bench/run
+
+install: agentbox
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 agentbox $(DESTDIR)$(BINDIR)/agentbox
+	install -m 0644 man/agentbox.1 $(DESTDIR)$(MANDIR)/man1/agentbox.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/agentbox $(DESTDIR)$(MANDIR)/man1/agentbox.1
+
+cppcheck:
+	cppcheck --error-exitcode=1 --enable=warning,performance,portability \
+	    --inline-suppr --std=c11 -q -Iinclude -D_GNU_SOURCE \
+	    --suppress=missingIncludeSystem src tests/unit
+
+clang-tidy:
+	clang-tidy --quiet $(SRCS) -- -std=gnu11 -D_GNU_SOURCE -Iinclude \
+	    $(PKG_CFLAGS)
+
+lint: cppcheck clang-tidy
+
+clean:
+	rm -rf build agentbox agentbox-asan

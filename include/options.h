@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* options.h - the command line, parsed into one struct ab_config.
+ *
+ * Parsing is pure: no file, socket or namespace is touched, so it is unit
+ * tested directly.  Everything the rest of agentbox needs to know about what
+ * the user asked for is in struct ab_config.
+ */
+#ifndef AB_OPTIONS_H
+#define AB_OPTIONS_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "err.h"
+
+#define AB_MAX_PASS_FDS		16
+#define AB_DEFAULT_SUBNET	"10.38.0.0/30"
+#define AB_DEFAULT_PROXY_PORT	3128
+#define AB_DEFAULT_MAX_CONNS	512
+
+/* An upstream proxy: http://HOST:PORT, resolved at parse time if numeric */
+struct ab_upstream {
+	char host[256];			/* as written, without brackets */
+	unsigned short port;
+	char source[32];		/* "--upstream" or the env var name */
+};
+
+struct ab_config {
+	struct ab_upstream upstream;
+	bool have_upstream;
+	int verbose;
+	struct in_addr sandbox_addr;	/* veth end in the sandbox (ab0) */
+	struct in_addr gateway_addr;	/* veth end in the gateway (ab1) */
+	unsigned prefix_len;		/* of the veth subnet */
+	unsigned short proxy_port;	/* listener port in the gateway */
+	unsigned max_conns;
+	int pass_fds[AB_MAX_PASS_FDS];
+	unsigned n_pass_fds;
+	char *const *argv;		/* the command, NULL-terminated */
+	bool help;
+	bool version;
+};
+
+int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
+		     struct ab_err *e);
+int ab_parse_upstream(struct ab_upstream *u, const char *url,
+		      const char *source, struct ab_err *e);
+int ab_parse_subnet(const char *cidr, struct in_addr *sandbox,
+		    struct in_addr *gateway, unsigned *prefix_len,
+		    struct ab_err *e);
+int ab_upstream_from_env(struct ab_upstream *u, char *const envp[],
+			 struct ab_err *e);
+void ab_usage(int fd);
+
+#endif /* AB_OPTIONS_H */

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: MIT
+/* sandbox.c - the supervisor's side of the boot sequence, top to bottom.
+ *
+ *   sup_prepare()        not dumpable, signals to a signalfd, fd limit
+ *   sup_resolve()        the upstream proxy's address
+ *   sup_probe_start()    non-blocking connect to it, checked later, so the
+ *                        check costs no time on the way
+ *   sup_clone()          init in new user, mount, pid and network
+ *                        namespaces (init.c takes over there)
+ *   sup_map()            setgroups deny, uid and gid mapped to themselves
+ *   sup_take_listener()  init built and hardened the sandbox and sends the
+ *                        proxy listener it bound in the gateway netns
+ *   sup_probe_finish()   the upstream must have answered: a sandbox whose
+ *                        only way out leads nowhere is an error (125)
+ *   sup_go()             init starts the command
+ *   sup_relay()          relay.c until init exits; its status is ours
+ *
+ * Any failure up to sup_go() kills init (and with it anything it made),
+ * prints one line and returns 125; the command has not run.
+ */
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "init.h"
+#include "relay.h"
+#include "sandbox.h"
+#include "sync.h"
+#include "userns.h"
+#include "util.h"
+
+#define PROBE_TIMEOUT_MS	5000
+#define CLONE_FLAGS	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
+			 CLONE_NEWNET)
+
+struct supervisor {
+	const struct ab_config *c;
+	char session[24];
+	char up_name[300];		/* "HOST:PORT" */
+	struct addrinfo *ai;		/* upstream addresses */
+	struct addrinfo *ai_cur;	/* the one being probed */
+	int probe_fd;			/* connecting or connected, or -1 */
+	int probe_err;			/* why probe_fd is -1 */
+	int sigfd;
+	int sync_fd;
+	int listener;
+	pid_t init;
+	int exit_code;
+};
+
+static int sup_prepare(struct supervisor *s, struct ab_err *e)
+{
+	struct rlimit rl;
+	sigset_t set;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		return ab_fail(e, errno, "supervisor: PR_SET_DUMPABLE");
+	signal(SIGPIPE, SIG_IGN);
+	ab_fill_sigset(&set);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return ab_fail(e, errno, "supervisor: sigprocmask");
+	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sigfd < 0)
+		return ab_fail(e, errno, "supervisor: signalfd");
+
+	/* Six descriptors per relayed connection */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (unsigned i = 0; i < s->c->n_pass_fds; i++)
+		if (fcntl(s->c->pass_fds[i], F_GETFD) < 0)
+			return ab_fail(e, errno, "--pass-fd %d",
+				       s->c->pass_fds[i]);
+	ab_session_id(s->session, sizeof(s->session));
+	return 0;
+}
+
+static int sup_resolve(struct supervisor *s, struct ab_err *e)
+{
+	const struct ab_upstream *u = &s->c->upstream;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV };
+	char port[8];
+	int rc;
+
+	snprintf(s->up_name, sizeof(s->up_name), "%s%s%s:%u",
+		 strchr(u->host, ':') ? "[" : "", u->host,
+		 strchr(u->host, ':') ? "]" : "", u->port);
+	snprintf(port, sizeof(port), "%u", u->port);
+	rc = getaddrinfo(u->host, port, &hints, &s->ai);
+	if (rc)
+		return ab_fail(e, rc == EAI_SYSTEM ? errno : 0,
+			       "upstream proxy %s (from %s): resolve: %s",
+			       s->up_name, u->source,
+			       rc == EAI_SYSTEM ? "" : gai_strerror(rc));
+	return 0;
+}
+
+/**
+ * probe_connect() - Start a non-blocking connect to the current address
+ * @s:		Supervisor; on failure probe_fd is -1 and probe_err says why
+ */
+static void probe_connect(struct supervisor *s)
+{
+	const struct addrinfo *a = s->ai_cur;
+	int one = 1;
+
+	s->probe_fd = socket(a->ai_family,
+			     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->probe_fd < 0) {
+		s->probe_err = errno;
+		return;
+	}
+	setsockopt(s->probe_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(s->probe_fd, a->ai_addr, a->ai_addrlen) &&
+	    errno != EINPROGRESS) {
+		s->probe_err = errno;
+		close(s->probe_fd);
+		s->probe_fd = -1;
+	}
+}
+
+static void sup_probe_start(struct supervisor *s)
+{
+	s->ai_cur = s->ai;
+	probe_connect(s);	/* a failure is reported by sup_probe_finish */
+}
+
+static int sup_probe_finish(struct supervisor *s, struct ab_err *e)
+{
+	int err = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = s->probe_fd, .events = POLLOUT };
+		socklen_t len = sizeof(err);
+
+		if (s->probe_fd < 0) {
+			err = s->probe_err;
+		} else if (poll(&p, 1, PROBE_TIMEOUT_MS) == 0) {
+			err = ETIMEDOUT;
+		} else if (getsockopt(s->probe_fd, SOL_SOCKET, SO_ERROR, &err,
+				      &len)) {
+			err = errno;
+		}
+		if (!err)
+			return 0;
+		if (s->probe_fd >= 0)
+			close(s->probe_fd);
+		s->probe_fd = -1;
+		if (!(s->ai_cur = s->ai_cur->ai_next))
+			break;
+		probe_connect(s);
+	}
+	ab_fail(e, err, "upstream proxy %s (from %s): connect", s->up_name,
+		s->c->upstream.source);
+	ab_hint(e, "agentbox relays only to a running proxy; start it, or "
+		"give another with --upstream http://HOST:PORT");
+	return -1;
+}
+
+static int sup_clone(struct supervisor *s, struct ab_err *e)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return ab_fail(e, errno, "sync socketpair");
+	s->init = (pid_t)syscall(SYS_clone, CLONE_FLAGS | SIGCHLD, NULL, NULL,
+				 NULL, NULL);
+	if (s->init < 0) {
+		int err = errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		ab_fail(e, err, "clone user, mount, pid and network "
+			"namespaces");
+		ab_userns_explain(e);
+		return -1;
+	}
+	if (s->init == 0) {
+		close(sv[0]);
+		ab_init_main(s->c, sv[1], s->session);
+	}
+	close(sv[1]);
+	s->sync_fd = sv[0];
+	return 0;
+}
+
+static int sup_map(struct supervisor *s, struct ab_err *e)
+{
+	if (ab_sync_expect(s->sync_fd, AB_MSG_READY, NULL, "init", e))
+		return -1;
+	if (ab_userns_write_maps(s->init, getuid(), getgid(), e))
+		return -1;
+	if (ab_sync_send(s->sync_fd, AB_MSG_MAPPED, -1))
+		return ab_fail(e, errno, "sync with init: send");
+	return 0;
+}
+
+static int sup_take_listener(struct supervisor *s, struct ab_err *e)
+{
+	if (ab_sync_expect(s->sync_fd, AB_MSG_LISTENER, &s->listener, "init",
+			   e)) {
+		ab_userns_explain(e);
+		return -1;
+	}
+	if (s->listener < 0)
+		return ab_fail(e, EPROTO, "sync with init: no listener");
+	return 0;
+}
+
+static int sup_go(struct supervisor *s, struct ab_err *e)
+{
+	if (ab_sync_send(s->sync_fd, AB_MSG_GO, -1))
+		return ab_fail(e, errno, "sync with init: send");
+	return 0;
+}
+
+/**
+ * on_signal() - signalfd callback: reap init, pass signals on
+ * @arg:	Supervisor
+ * @events:	epoll events (unused)
+ *
+ * Return: 1 once init has exited, 0 otherwise
+ */
+static int on_signal(void *arg, uint32_t events)
+{
+	struct supervisor *s = arg;
+	struct signalfd_siginfo si;
+	int done = 0;
+
+	(void)events;
+	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int status;
+
+		if (si.ssi_signo != SIGCHLD) {
+			/* Terminal signals reached the command already */
+			if (si.ssi_code != SI_KERNEL)
+				kill(s->init, (int)si.ssi_signo);
+			continue;
+		}
+		if (waitpid(s->init, &status, WNOHANG) == s->init) {
+			s->exit_code = ab_wait_status_to_exit(status);
+			s->init = -1;
+			done = 1;
+		}
+	}
+	return done;
+}
+
+static int sup_relay(struct supervisor *s, struct ab_err *e)
+{
+	struct ab_relay_cfg rc = {
+		.listener = s->listener,
+		.up_name = s->up_name,
+		.warm_fd = s->probe_fd,
+		.max_conns = s->c->max_conns,
+		.verbose = s->c->verbose,
+	};
+	struct ab_relay *r;
+	int ret;
+
+	memcpy(&rc.up, s->ai_cur->ai_addr, s->ai_cur->ai_addrlen);
+	rc.up_len = s->ai_cur->ai_addrlen;
+	r = ab_relay_new(&rc, e);
+	if (!r)
+		return -1;
+	s->listener = s->probe_fd = -1;	/* the relay owns them now */
+	ret = ab_relay_watch(r, s->sigfd, on_signal, s, e);
+	if (!ret)
+		ret = ab_relay_run(r, e);
+	ab_relay_free(r);
+	return ret;
+}
+
+/**
+ * report_late_error() - Print an error init sent after GO, if any
+ * @s:		Supervisor
+ */
+static void report_late_error(struct supervisor *s)
+{
+	struct pollfd p = { .fd = s->sync_fd, .events = POLLIN };
+	struct ab_err e = { 0 };
+
+	if (poll(&p, 1, 0) == 1 &&
+	    ab_sync_expect(s->sync_fd, AB_MSG_ERROR, NULL, "init", &e) &&
+	    e.msg[0] && !strstr(e.msg, "exited during setup"))
+		ab_err_print(&e);
+}
+
+/**
+ * ab_sandbox_run() - Run the command in a sandbox
+ * @c:		Configuration
+ *
+ * Return: the exit status agentbox exits with
+ */
+int ab_sandbox_run(const struct ab_config *c)
+{
+	struct supervisor s = {
+		.c = c, .probe_fd = -1, .sigfd = -1, .sync_fd = -1,
+		.listener = -1, .init = -1, .exit_code = AB_EXIT_SETUP,
+	};
+	struct ab_err e = { 0 };
+
+	if (sup_prepare(&s, &e) || sup_resolve(&s, &e))
+		goto fail;
+	sup_probe_start(&s);
+	if (sup_clone(&s, &e) || sup_map(&s, &e) ||
+	    sup_take_listener(&s, &e) || sup_probe_finish(&s, &e) ||
+	    sup_go(&s, &e))
+		goto fail;
+	if (c->verbose > 1)
+		ab_warn("session %s: upstream %s, command %s", s.session,
+			s.up_name, c->argv[0]);
+	if (sup_relay(&s, &e))
+		goto fail;
+	if (s.exit_code == AB_EXIT_SETUP)
+		report_late_error(&s);
+	goto out;
+
+fail:
+	ab_err_print(&e);
+	if (s.init > 0) {
+		int status;
+
+		kill(s.init, SIGKILL);
+		waitpid(s.init, &status, 0);
+		s.init = -1;
+	}
+	s.exit_code = AB_EXIT_SETUP;
+out:
+	if (s.ai)
+		freeaddrinfo(s.ai);
+	if (s.probe_fd >= 0)
+		close(s.probe_fd);
+	if (s.listener >= 0)
+		close(s.listener);
+	if (s.sync_fd >= 0)
+		close(s.sync_fd);
+	if (s.sigfd >= 0)
+		close(s.sigfd);
+	return s.exit_code;
+}
