@@ -12,6 +12,11 @@
 # $TLS_ORIGIN are "origin.test:PORT".
 # Exported: AGENTBOX (binary under test), TRY (try-syscall), HOST_ADDR.
 
+free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+export -f free_port
+
 wait_for_file() {	# FILE SECONDS
 	local i
 	for ((i = 0; i < $2 * 20; i++)); do
@@ -30,9 +35,6 @@ wait_for_port() {	# PORT SECONDS
 	return 1
 }
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 setup_suite() {
 	export TESTS_DIR="${TESTS_DIR:-$BATS_TEST_DIRNAME/..}"

@@ -1,0 +1,199 @@
+#!/usr/bin/env bats
+# Every way around the proxy that the sandbox must stop, one test each.
+
+load helpers
+
+@test "direct TCP to host loopback with proxy variables cleared: no path" {
+	run ab -- env -i /usr/bin/curl -sS -m 5 "http://127.0.0.1:$OPEN_PORT/"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *reached* ]]
+	[[ "$output" == *"Couldn't connect"* || "$output" == *"Connection refused"* ]]
+}
+
+@test "direct TCP to the host's own interface address: network unreachable" {
+	[ -n "$HOST_ADDR" ] || skip "this host has no global IPv4 address"
+	# the listener answers there from outside the sandbox
+	run /usr/bin/curl --noproxy '*' --http0.9 -sS -m 5 "http://$HOST_ADDR:$OPEN_PORT/"
+	[[ "$output" == *reached* ]]	# the server's RST may follow
+	run ab -- env -i /usr/bin/curl -sS -m 5 "http://$HOST_ADDR:$OPEN_PORT/"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unreachable"* ]]
+}
+
+@test "a TCP port other than the proxy's on the gateway: refused" {
+	run ab -- env -i /usr/bin/curl -sS -m 5 "http://10.38.0.1:22/"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Couldn't connect"* || "$output" == *"refused"* ]]
+}
+
+@test "UDP socket: EPERM (python, as in the bug report)" {
+	run ab -- /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"PermissionError: [Errno 1] Operation not permitted"* ]]
+}
+
+@test "UDP, UDP6, UDP with SOCK_NONBLOCK: EPERM" {
+	for p in udp udp6 udp-nonblock; do
+		run ab -- "$TRY" $p
+		[ "$output" = "$p: EPERM" ]
+	done
+}
+
+@test "ICMP and raw sockets: EPERM" {
+	run ab -- "$TRY" icmp
+	[ "$output" = "icmp: EPERM" ]
+	run ab -- "$TRY" raw
+	[ "$output" = "raw: EPERM" ]
+}
+
+@test "SCTP and MPTCP stream sockets: EPERM" {
+	run ab -- "$TRY" sctp
+	[ "$output" = "sctp: EPERM" ]
+	run ab -- "$TRY" mptcp
+	[ "$output" = "mptcp: EPERM" ]
+}
+
+@test "AF_PACKET and AF_VSOCK: EAFNOSUPPORT" {
+	run ab -- "$TRY" packet
+	[ "$output" = "packet: EAFNOSUPPORT" ]
+	run ab -- "$TRY" vsock
+	[ "$output" = "vsock: EAFNOSUPPORT" ]
+}
+
+@test "socket family with garbage in the high 32 bits: refused" {
+	run ab -- "$TRY" udp-highbits
+	[ "$output" = "udp-highbits: EAFNOSUPPORT" ]
+}
+
+@test "netlink other than NETLINK_ROUTE: EPERM; NETLINK_ROUTE, TCP, unix: allowed" {
+	run ab -- "$TRY" netlink-audit
+	[ "$output" = "netlink-audit: EPERM" ]
+	for p in netlink-route tcp tcp6 unix-dgram; do
+		run ab -- "$TRY" $p
+		[ "$output" = "$p: ok" ]
+	done
+}
+
+@test "socketpair of a family other than AF_UNIX: refused" {
+	run ab -- "$TRY" socketpair-inet
+	[ "$output" = "socketpair-inet: EAFNOSUPPORT" ]
+}
+
+@test "io_uring (socket ops unseen by seccomp): ENOSYS" {
+	run ab -- "$TRY" io_uring
+	[ "$output" = "io_uring: ENOSYS" ]
+}
+
+@test "i386 ABI socket() via int 0x80: process killed" {
+	run ab -- "$TRY" i386-socket
+	[ "$status" -eq 159 ]	# 128 + SIGSYS
+	[ "$output" = "" ]
+}
+
+@test "x32 ABI socket(): process killed" {
+	run ab -- "$TRY" x32-socket
+	[ "$status" -eq 159 ]
+}
+
+@test "TIOCSTI (CVE-2017-5226 style terminal injection): EPERM, also with high bits" {
+	run script -qec "$AGENTBOX --upstream http://127.0.0.1:$SQUID_PORT -- $TRY tiocsti" /dev/null
+	[[ "$output" == *"tiocsti: EPERM"* ]]
+	run script -qec "$AGENTBOX --upstream http://127.0.0.1:$SQUID_PORT -- $TRY tiocsti-highbits" /dev/null
+	[[ "$output" == *"tiocsti-highbits: EPERM"* ]]
+	run script -qec "$AGENTBOX --upstream http://127.0.0.1:$SQUID_PORT -- $TRY tioclinux" /dev/null
+	[[ "$output" == *"tioclinux: EPERM"* ]]
+}
+
+@test "signalling a process outside: not visible (pid namespace)" {
+	sleep 60 &
+	victim=$!
+	run ab -- sh -c "kill -9 $victim; $TRY kill $victim"
+	[[ "$output" == *"kill: ESRCH"* ]]
+	kill -0 $victim
+	kill $victim
+}
+
+@test "ptracing a process outside: not visible (pid namespace)" {
+	sleep 60 &
+	victim=$!
+	run ab -- "$TRY" ptrace $victim
+	[ "$output" = "ptrace: ESRCH" ]
+	kill $victim
+}
+
+@test "the host's processes are not in /proc" {
+	run ab -- sh -c 'ls /proc | grep -c "^[0-9]"'
+	[ "$output" -le 4 ]
+	run ab -- cat /proc/1/cmdline
+	[[ "$output" == agentbox* || "$output" == *agentbox* ]]
+}
+
+@test "an inherited socket descriptor is closed before exec" {
+	exec 7<>"/dev/tcp/127.0.0.1/$OPEN_PORT"
+	run ab -- "$TRY" fd 7
+	exec 7>&-
+	[ "$output" = "fd: EBADF" ]
+}
+
+@test "--pass-fd keeps a named descriptor open" {
+	exec 7</dev/null
+	run ab --pass-fd 7 -- "$TRY" fd 7
+	exec 7<&-
+	[ "$output" = "fd: ok" ]
+}
+
+@test "adding a route or an address: not permitted" {
+	run ab -- ip route add default via 10.38.0.1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Operation not permitted"* ]]
+	run ab -- ip addr add 10.9.9.9/32 dev ab0
+	[ "$status" -ne 0 ]
+}
+
+@test "no default route, no IPv6 address on the veth" {
+	run ab -- ip route show default
+	[ "$output" = "" ]
+	run ab -- ip -6 addr show dev ab0
+	[ "$output" = "" ]
+}
+
+@test "no capabilities at all, in every set" {
+	run ab -- grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status
+	[ "${#lines[@]}" -eq 5 ]
+	for l in "${lines[@]}"; do [[ "$l" == *0000000000000000 ]]; done
+	run ab -- grep NoNewPrivs /proc/self/status
+	[[ "$output" == *1 ]]
+	run ab -- grep Seccomp: /proc/self/status
+	[[ "$output" == *2 ]]
+}
+
+@test "nested user namespace works (Chromium needs it) but reaches nothing" {
+	run ab -- unshare -U sh -c 'echo nested'
+	[ "$status" -eq 0 ]
+	[ "$output" = "nested" ]
+	# same network inside: only the proxy listener answers
+	run ab -- unshare -U sh -c "env -i /usr/bin/curl --http0.9 -sS -m 5 http://$HOST_ADDR:$OPEN_PORT/ http://127.0.0.1:$OPEN_PORT/"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *reached* ]]
+	run ab -- unshare -U "$TRY" udp
+	[ "$output" = "udp: EPERM" ]
+}
+
+@test "nested unshare -Ur: works for a user; for root the kernel refuses uid 0 -> 0" {
+	run ab -- unshare -Ur sh -c 'id -u; env -i /usr/bin/curl -sS -m 5 http://127.0.0.1:'"$OPEN_PORT"'/ || echo unreachable'
+	if [ "$(id -u)" = 0 ]; then
+		# Linux >= 5.12 wants CAP_SETFCAP to map uid 0 onto uid 0, and
+		# the sandbox holds no capability
+		[[ "$output" == *"write failed /proc/self/uid_map: Operation not permitted"* ]]
+	else
+		[ "${lines[0]}" = "0" ]
+		[ "${lines[-1]}" = "unreachable" ]
+	fi
+	run ab -- unshare -Urn sh -c 'echo in-new-netns' 
+	[ "$(id -u)" = 0 ] || [ "$output" = "in-new-netns" ]
+}
+
+@test "a nested user namespace cannot remount /proc to see the host" {
+	run ab -- unshare -Urm sh -c 'umount -l /proc 2>&1; ls /proc | grep -c "^[0-9]"'
+	[[ "$output" == *"Invalid argument"* || "$output" == *"not permitted"* || "${lines[-1]}" -le 6 ]]
+}

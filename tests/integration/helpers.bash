@@ -1,0 +1,16 @@
+# helpers.bash - shared by the integration tests.
+
+ab() {	# agentbox with the test Squid as upstream
+	"$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" "$@"
+}
+
+squid_logged() {	# PATTERN: wait (bounded) for Squid's access log to show it
+	local i
+	for ((i = 0; i < 40; i++)); do
+		grep -q -- "$1" "$SQUID_LOG" && return 0
+		sleep 0.05
+	done
+	echo "not in Squid's access log: $1" >&2
+	cat "$SQUID_LOG" >&2
+	return 1
+}

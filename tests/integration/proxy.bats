@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# The one path out: sandbox -> relay -> Squid -> origin, with real clients.
+
+load helpers
+
+@test "curl over HTTP goes through Squid and is in its access log" {
+	run ab -- curl -sS -m 20 "http://$ORIGIN/hello?http-$BATS_TEST_NUMBER"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from origin" ]
+	squid_logged "TCP_MISS/200 .* GET http://$ORIGIN/hello?http-$BATS_TEST_NUMBER"
+}
+
+@test "curl over HTTPS (CONNECT) goes through Squid and is in its access log" {
+	run ab -- curl -sS -m 20 --cacert "$TEST_CA" "https://$TLS_ORIGIN/hello"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from origin" ]
+	squid_logged "TCP_TUNNEL/200 .* CONNECT $TLS_ORIGIN"
+}
+
+@test "python urllib uses the proxy variables and gets through" {
+	run ab -- /usr/bin/python3 -c "
+import urllib.request
+print(urllib.request.urlopen('http://$ORIGIN/hello', timeout=20).read().decode(), end='')"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from origin" ]
+}
+
+@test "a 4 MiB download arrives whole" {
+	run ab -- sh -c "curl -sS -m 60 --cacert '$TEST_CA' https://$TLS_ORIGIN/bytes/4194304 | wc -c"
+	[ "$status" -eq 0 ]
+	[ "$output" -eq 4194304 ]
+}
+
+@test "-v prints one line per connection: target, status, bytes, result" {
+	run ab -v -- curl -sS -m 20 --cacert "$TEST_CA" -o /dev/null "https://$TLS_ORIGIN/hello"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ "agentbox: relay: CONNECT $TLS_ORIGIN status=200 up="[1-9][0-9]*" down="[1-9][0-9]*" time="[0-9.]+"s result=ok" ]]
+}
+
+@test "the environment points every proxy variable at the gateway" {
+	run env HTTPS_PROXY=http://user:secret@corp.invalid:1 NO_PROXY=.corp "$AGENTBOX" \
+		--upstream "http://127.0.0.1:$SQUID_PORT" -- env
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"HTTPS_PROXY=http://10.38.0.1:3128"* ]]
+	[[ "$output" == *"http_proxy=http://10.38.0.1:3128"* ]]
+	[[ "$output" == *"ALL_PROXY=http://10.38.0.1:3128"* ]]
+	[[ "$output" == *"NO_PROXY=localhost,127.0.0.1,::1"* ]]
+	[[ "$output" == *"AGENTBOX=1"* ]]
+	[[ "$output" =~ AGENTBOX_SESSION=[0-9a-f]{16} ]]
+	[[ "$output" != *secret* ]]
+	[[ "$output" != *".corp"* ]]
+}
+
+@test "the upstream is taken from HTTPS_PROXY when --upstream is not given" {
+	run env -u http_proxy -u HTTP_PROXY -u https_proxy HTTPS_PROXY="http://127.0.0.1:$SQUID_PORT" \
+		"$AGENTBOX" -- curl -sS -m 20 "http://$ORIGIN/hello"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from origin" ]
+}
+
+@test "--subnet and --proxy-port move the gateway" {
+	run ab --subnet 192.168.201.0/29 --proxy-port 8080 -- sh -c \
+		"echo \$HTTP_PROXY; curl -sS -m 20 http://$ORIGIN/hello"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "http://192.168.201.1:8080" ]
+	[ "${lines[1]}" = "hello from origin" ]
+}
+
+@test "upstream going down after start: the client gets 502 with the reason" {
+	# A throwaway upstream that is up at start and gone when used
+	port=$(free_port)
+	/usr/bin/python3 -c "
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $port)); s.listen(4)
+c, _ = s.accept(); time.sleep(0.2)" &
+	pid=$!
+	wait_for_port_quiet() { for i in $(seq 100); do ss -ltn | grep -q ":$port " && return 0; sleep 0.05; done; return 1; }
+	wait_for_port_quiet
+	run "$AGENTBOX" --upstream "http://127.0.0.1:$port" -- sh -c \
+		"sleep 1; curl -sS -m 20 -D - -o /dev/null http://$ORIGIN/hello; curl -sS -m 20 http://$ORIGIN/hello"
+	kill $pid 2>/dev/null || true
+	wait $pid 2>/dev/null || true
+	echo "$output"
+	[[ "$output" == *"HTTP/1.1 502 Bad Gateway"* ]]
+	[[ "$output" == *"X-Agentbox-Reason: upstream proxy 127.0.0.1:$port unreachable: Connection refused"* ]]
+	[[ "$output" == *"agentbox: upstream proxy 127.0.0.1:$port unreachable: Connection refused"* ]]
+}
+
+@test "a malformed request head gets 400 and never reaches Squid" {
+	before=$(wc -l <"$SQUID_LOG")
+	run ab -- /usr/bin/python3 -c "
+import socket
+s = socket.create_connection(('10.38.0.1', 3128), timeout=10)
+s.sendall(b'GET /relative HTTP/1.1\r\nHost: x\r\n\r\n')
+print(s.recv(4096).decode().splitlines()[0])"
+	[ "$status" -eq 0 ]
+	[ "$output" = "HTTP/1.1 400 Bad Request" ]
+	sleep 0.2
+	[ "$(wc -l <"$SQUID_LOG")" -eq "$before" ]
+}
+
+@test "an oversized request head gets 431" {
+	run ab -- /usr/bin/python3 -c "
+import socket
+s = socket.create_connection(('10.38.0.1', 3128), timeout=10)
+s.sendall(b'GET http://a/ HTTP/1.1\r\nX: ' + b'a' * 20000)
+print(s.recv(4096).decode().splitlines()[0])"
+	[ "$status" -eq 0 ]
+	[ "$output" = "HTTP/1.1 431 Request Header Fields Too Large" ]
+}
