@@ -45,7 +45,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 HELPERS   := build/tests/try-syscall
 
-.PHONY: all deps check unit integration install uninstall asan clean \
+.PHONY: all deps check unit integration install uninstall asan clean demo \
         cppcheck clang-tidy lint bench
 
 all: agentbox
@@ -126,3 +126,6 @@ lint: cppcheck clang-tidy
 
 clean:
 	rm -rf build agentbox agentbox-asan
+
+demo: agentbox
+	@tests/demo

@@ -357,8 +357,6 @@ static void conn_start_splice(struct ab_relay *r, struct conn *k)
 {
 	int p1[2], p2[2];
 
-	free(k->head);
-	k->head = NULL;
 	if (pipe2(p1, O_NONBLOCK | O_CLOEXEC)) {
 		conn_close(r, k, "no-pipe", true);
 		return;
@@ -371,10 +369,13 @@ static void conn_start_splice(struct ab_relay *r, struct conn *k)
 	}
 	flow_init(&k->c2u, k->cfd, k->ufd);
 	flow_init(&k->u2c, k->ufd, k->cfd);
+	k->c2u.bytes = k->head_sent;	/* the head went up with send() */
 	k->c2u.pipe_r = p1[0];
 	k->c2u.pipe_w = p1[1];
 	k->u2c.pipe_r = p2[0];
 	k->u2c.pipe_w = p2[1];
+	free(k->head);
+	k->head = NULL;
 	k->state = ST_SPLICE;
 	conn_update(r, k);
 }

@@ -25,6 +25,11 @@ print(urllib.request.urlopen('http://$ORIGIN/hello', timeout=20).read().decode()
 	[ "$output" = "hello from origin" ]
 }
 
+@test "-v counts the request head in the bytes sent up" {
+	run ab -v -- curl -sS -m 20 -o /dev/null "http://$ORIGIN/hello"
+	[[ "$output" =~ "GET http://$ORIGIN status=200 up="[1-9][0-9]*" down="[1-9] ]]
+}
+
 @test "a 4 MiB download arrives whole" {
 	run ab -- sh -c "curl -sS -m 60 --cacert '$TEST_CA' https://$TLS_ORIGIN/bytes/4194304 | wc -c"
 	[ "$status" -eq 0 ]
