@@ -20,14 +20,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        if self.path == "/hello":
+        path = self.path.split("?")[0]
+        if path == "/hello":
             body = b"hello from origin\n"
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-        elif self.path.startswith("/bytes/"):
-            n = int(self.path[7:])
+        elif path.startswith("/bytes/"):
+            n = int(path[7:])
             self.send_response(200)
             self.send_header("Content-Length", str(n))
             self.end_headers()
@@ -36,7 +37,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 k = min(n, len(chunk))
                 self.wfile.write(chunk[:k])
                 n -= k
-        elif self.path == "/echo-headers":
+        elif path == "/echo-headers":
             body = str(self.headers).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))

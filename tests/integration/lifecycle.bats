@@ -18,7 +18,7 @@ load helpers
 }
 
 @test "command not found: 127; not executable: 126" {
-	run ab -- /nonexistent/cmd
+	run -127 ab -- /nonexistent/cmd
 	[ "$status" -eq 127 ]
 	[[ "$output" == *"agentbox: exec /nonexistent/cmd: No such file or directory"* ]]
 	printf 'not a program\n' >"$BATS_TEST_TMPDIR/data"

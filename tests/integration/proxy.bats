@@ -5,6 +5,7 @@ load helpers
 
 @test "curl over HTTP goes through Squid and is in its access log" {
 	run ab -- curl -sS -m 20 "http://$ORIGIN/hello?http-$BATS_TEST_NUMBER"
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "hello from origin" ]
 	squid_logged "TCP_MISS/200 .* GET http://$ORIGIN/hello?http-$BATS_TEST_NUMBER"
@@ -93,7 +94,6 @@ c, _ = s.accept(); time.sleep(0.2)" &
 }
 
 @test "a malformed request head gets 400 and never reaches Squid" {
-	before=$(wc -l <"$SQUID_LOG")
 	run ab -- /usr/bin/python3 -c "
 import socket
 s = socket.create_connection(('10.38.0.1', 3128), timeout=10)
@@ -102,7 +102,7 @@ print(s.recv(4096).decode().splitlines()[0])"
 	[ "$status" -eq 0 ]
 	[ "$output" = "HTTP/1.1 400 Bad Request" ]
 	sleep 0.2
-	[ "$(wc -l <"$SQUID_LOG")" -eq "$before" ]
+	! grep -q relative "$SQUID_LOG"
 }
 
 @test "an oversized request head gets 431" {

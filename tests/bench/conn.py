@@ -1,0 +1,24 @@
+#!/usr/bin/python3
+"""conn.py - sequential new connections through an HTTP proxy.
+
+Usage: conn.py PROXY_HOST PROXY_PORT URL COUNT
+Each round: connect to the proxy, GET URL (absolute form), read the whole
+response, close.  Prints connections per second.  Bounded by COUNT and by
+60 s.
+"""
+import socket
+import sys
+import time
+
+host, port, url, count = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+req = ("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % url).encode()
+t0 = time.monotonic()
+n = 0
+while n < count and time.monotonic() - t0 < 60:
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(req)
+    while s.recv(65536):
+        pass
+    s.close()
+    n += 1
+print("%.1f" % (n / (time.monotonic() - t0)))
