@@ -12,12 +12,53 @@
  */
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cap-ng.h>
 
 #include "caps.h"
+
+/**
+ * caps_verify_none() - Check, from the kernel, that every set is empty
+ * @e:		Error
+ *
+ * Asks with capget() and prctl() rather than libcap-ng's reader, which
+ * parses /proc/PID/status once per set.
+ *
+ * Return: 0 if no capability is left, -1 with @e filled
+ */
+static int caps_verify_none(struct ab_err *e)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return ab_fail(e, errno, "capabilities: capget");
+	for (int i = 0; i < 2; i++)
+		if (data[i].effective || data[i].permitted ||
+		    data[i].inheritable)
+			return ab_fail(e, EPERM, "capabilities: still held "
+				       "after clearing them");
+	/* Past the last capability the kernel knows, both say EINVAL */
+	for (unsigned long c = 0; c < 64; c++) {
+		int b = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+		int a = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0);
+
+		if (b < 0 && a < 0)
+			break;
+		if (b > 0 || a > 0)
+			return ab_fail(e, EPERM, "capabilities: capability "
+				       "%lu still in the %s set", c,
+				       b > 0 ? "bounding" : "ambient");
+	}
+	return 0;
+}
 
 /**
  * ab_caps_drop_all() - Lock the secure bits and clear every capability set
@@ -44,11 +85,5 @@ int ab_caps_drop_all(struct ab_err *e)
 		return ab_fail(e, errno ? errno : EPERM,
 			       "capabilities: capng_apply (step %d)", -rc);
 
-	if (capng_get_caps_process())
-		return ab_fail(e, errno, "capabilities: read back");
-	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE ||
-	    capng_have_capabilities(CAPNG_SELECT_BOUNDS) != CAPNG_NONE)
-		return ab_fail(e, EPERM, "capabilities: still held after "
-			       "clearing them");
-	return 0;
+	return caps_verify_none(e);
 }

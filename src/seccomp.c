@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* seccomp.c - the syscall filter that keeps the command on TCP (libseccomp).
  *
+ * Built at build time: tools/gen-seccomp runs ab_seccomp_export() and
+ * writes the BPF program into build/seccomp-filter.h, which seccomp-load.c
+ * loads as it is (building it at every start cost a quarter of a
+ * millisecond).  The program is for the build machine's architecture.
+ *
  * Theory of operation: the default action is to allow; what is refused is
  * listed.  socket() may create only
  *   AF_UNIX (any type),
@@ -257,15 +262,16 @@ static int build_rules(scmp_filter_ctx ctx, const char **what)
 }
 
 /**
- * ab_seccomp_load() - Build the filter and load it into the calling process
+ * ab_seccomp_export() - Build the filter and write its BPF program to @fd
+ * @fd:		Where the program goes (struct sock_filter, native order)
  * @e:		Error
  *
- * The caller must have set PR_SET_NO_NEW_PRIVS (or hold CAP_SYS_ADMIN); the
- * filter is inherited by every descendant and cannot be removed.
+ * Run at build time by tools/gen-seccomp; agentbox loads the result
+ * (seccomp-load.c) without building anything at run time.
  *
  * Return: 0 on success, -1 with @e filled
  */
-int ab_seccomp_load(struct ab_err *e)
+int ab_seccomp_export(int fd, struct ab_err *e)
 {
 	scmp_filter_ctx ctx;
 	const char *what = "init";
@@ -278,17 +284,14 @@ int ab_seccomp_load(struct ab_err *e)
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 			      SCMP_ACT_KILL_PROCESS);
 	if (!rc)
-		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	if (!rc)
 		rc = build_rules(ctx, &what);
 	if (rc) {
 		seccomp_release(ctx);
 		return ab_fail(e, -rc, "seccomp: rule for %s", what);
 	}
-
-	rc = seccomp_load(ctx);
+	rc = seccomp_export_bpf(ctx, fd);
 	seccomp_release(ctx);
 	if (rc)
-		return ab_fail(e, -rc, "seccomp: load filter");
+		return ab_fail(e, -rc, "seccomp: export BPF");
 	return 0;
 }
