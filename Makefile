@@ -16,7 +16,10 @@ MANDIR    ?= $(PREFIX)/share/man
 DESTDIR   ?=
 
 CC        ?= cc
-PKGS      := libnl-3.0 libnl-route-3.0 libseccomp libcap-ng
+SYSCONFDIR ?= /etc
+DATADIR   ?= $(PREFIX)/share
+MAN5DIR   ?= $(MANDIR)/man5
+PKGS      := libnl-3.0 libnl-route-3.0 libseccomp libcap-ng inih
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 # libnl and libcap-ng are linked statically by default: their shared
 # objects cost a third of a millisecond at every start (symbol binding and
@@ -24,9 +27,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 # them dynamically.  libseccomp is needed at build time only (gen-seccomp).
 STATIC_DEPS ?= 1
 ifeq ($(STATIC_DEPS),1)
-RUN_LIBS   = -Wl,-Bstatic -lnl-route-3 -lnl-3 -lcap-ng -Wl,-Bdynamic -lm
+RUN_LIBS   = -Wl,-Bstatic -lnl-route-3 -lnl-3 -lcap-ng -linih -Wl,-Bdynamic -lm
 else
-RUN_LIBS   = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap-ng)
+RUN_LIBS   = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap-ng inih)
 endif
 GEN_LIBS   = $(shell pkg-config --libs libseccomp)
 
@@ -38,7 +41,8 @@ HARDEN    := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) \
              -iquote include -iquote build $(PKG_CFLAGS) \
-             -DAB_VERSION='"$(VERSION)"'
+             -DAB_VERSION='"$(VERSION)"' -DAB_SYSCONFDIR='"$(SYSCONFDIR)"' \
+             -DAB_DATADIR='"$(DATADIR)"'
 LDFLAGS   ?=
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
 
@@ -50,8 +54,10 @@ HDRS      := $(wildcard include/*.h)
 
 OBJS      := $(SRCS:src/%.c=build/%.o)
 ASAN_OBJS := $(SRCS:src/%.c=build/asan/%.o)
+# The sanitizer build is the one the tests run: it also reads
+# AGENTBOX_TEST_SYSCONF and AGENTBOX_TEST_VENDOR (never the release build)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
-              -fno-sanitize-recover=undefined
+              -fno-sanitize-recover=undefined -DAB_TEST_PATHS
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
@@ -97,7 +103,7 @@ build/tests/try-syscall: tests/helpers/try-syscall.c | build
 
 # Everything the build, the tests and the benchmarks need, from Debian.
 DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
-             libseccomp-dev libcap-ng-dev
+             libseccomp-dev libcap-ng-dev libinih-dev
 DEB_TEST  := libcmocka-dev bats squid curl openssl python3 git iproute2 \
              procps util-linux passwd strace
 DEB_BENCH := hyperfine bubblewrap
@@ -125,13 +131,22 @@ integration: agentbox-asan $(HELPERS)
 bench: agentbox
 	@tests/bench/run
 
+PROFILES  := $(wildcard profiles/*.conf)
+
 install: agentbox
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MAN5DIR) $(DESTDIR)$(DATADIR)/agentbox/profiles
 	install -m 0755 agentbox $(DESTDIR)$(BINDIR)/agentbox
 	install -m 0644 man/agentbox.1 $(DESTDIR)$(MANDIR)/man1/agentbox.1
+	install -m 0644 man/agentbox.profile.5 \
+	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
+	install -m 0644 $(PROFILES) $(DESTDIR)$(DATADIR)/agentbox/profiles/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/agentbox $(DESTDIR)$(MANDIR)/man1/agentbox.1
+	rm -f $(DESTDIR)$(BINDIR)/agentbox $(DESTDIR)$(MANDIR)/man1/agentbox.1 \
+	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/agentbox/,$(PROFILES))
+	-rmdir $(DESTDIR)$(DATADIR)/agentbox/profiles $(DESTDIR)$(DATADIR)/agentbox
 
 cppcheck:
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability \

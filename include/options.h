@@ -26,6 +26,16 @@ struct ab_upstream {
 	char source[32];		/* "--upstream" or the env var name */
 };
 
+/* Which settings the command line gave (they win over a profile's) */
+#define AB_SET_UPSTREAM		(1U << 0)
+#define AB_SET_SUBNET		(1U << 1)
+#define AB_SET_PROXY_PORT	(1U << 2)
+#define AB_SET_MAX_CONNS	(1U << 3)
+#define AB_SET_VERBOSE		(1U << 4)
+
+struct ab_profile;
+struct ab_policy;
+
 struct ab_config {
 	struct ab_upstream upstream;
 	bool have_upstream;
@@ -38,6 +48,10 @@ struct ab_config {
 	int pass_fds[AB_MAX_PASS_FDS];
 	unsigned n_pass_fds;
 	char *const *argv;		/* the command, NULL-terminated */
+	const char *profile_name;	/* --profile, or NULL */
+	unsigned cli_set;		/* AB_SET_* */
+	const struct ab_profile *profile;	/* the merged profile */
+	struct ab_policy *policy;	/* what init applies (policy.c) */
 	bool help;
 	bool version;
 };

@@ -8,22 +8,67 @@
  * hosts that are unreachable from inside.  AGENTBOX=1 and AGENTBOX_SESSION
  * tell nested tools that they run inside.  Nothing here is a security
  * boundary: a command that ignores these variables simply has no network.
+ *
+ * A profile's [env] section applies first: with a "pass" list only the
+ * variables it matches are kept, "unset" removes what it matches (both take
+ * * and ? patterns), "set" adds or replaces NAME=VALUE.  agentbox's own
+ * variables are set last and cannot be changed by a profile.
  */
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <fnmatch.h>
+
 #include "env.h"
+#include "policy.h"
 #include "util.h"
 
 /* Replaced in whatever case the caller wrote them */
 static const char *const proxy_vars[] = {
 	"http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy",
 };
+
+static bool name_matches(const char *kv, const struct ab_strv *pats)
+{
+	const char *eq = strchr(kv, '=');
+	char name[256];
+
+	if (!pats)
+		return false;
+	snprintf(name, sizeof(name), "%.*s",
+		 (int)(eq ? (size_t)(eq - kv) : strlen(kv)), kv);
+	for (unsigned i = 0; i < pats->n; i++)
+		if (!fnmatch(pats->v[i], name, 0))
+			return true;
+	return false;
+}
+
+/* Whether a set entry NAME=VALUE names the same variable as @kv */
+static bool is_set_by_profile(const char *kv, const struct ab_strv *set)
+{
+	const char *eq = strchr(kv, '=');
+	size_t n = eq ? (size_t)(eq - kv) : strlen(kv);
+
+	for (unsigned i = 0; set && i < set->n; i++)
+		if (!strncmp(set->v[i], kv, n) && set->v[i][n] == '=')
+			return true;
+	return false;
+}
+
+static bool is_dropped(const char *kv, const struct ab_policy *pol)
+{
+	if (!pol)
+		return false;
+	if (pol->pass.n && !name_matches(kv, &pol->pass))
+		return true;
+	return name_matches(kv, &pol->unset) || is_set_by_profile(kv, &pol->set);
+}
 
 static int is_replaced(const char *kv)
 {
@@ -61,6 +106,8 @@ char **ab_env_build(char *const envp[], const struct ab_config *c,
 
 	for (char *const *v = envp; v && *v; v++)
 		n++;
+	if (c->policy)
+		n += c->policy->set.n;
 	env = calloc(n + ARRAY_SIZE(set) + 5, sizeof(char *));
 	if (!env) {
 		ab_fail(e, ENOMEM, "environment");
@@ -71,7 +118,11 @@ char **ab_env_build(char *const envp[], const struct ab_config *c,
 	snprintf(url, sizeof(url), "http://%s:%u", addr, c->proxy_port);
 
 	for (char *const *v = envp; v && *v; v++)
-		if (!is_replaced(*v) && !(env[i++] = strdup(*v)))
+		if (!is_replaced(*v) && !is_dropped(*v, c->policy) &&
+		    !(env[i++] = strdup(*v)))
+			goto oom;
+	for (unsigned k = 0; c->policy && k < c->policy->set.n; k++)
+		if (!(env[i++] = strdup(c->policy->set.v[k])))
 			goto oom;
 	for (size_t k = 0; k < ARRAY_SIZE(set); k++)
 		if (asprintf(&env[i++], "%s=%s", set[k], url) < 0)

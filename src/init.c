@@ -6,7 +6,8 @@
  *   init_attach()     die with the supervisor; be dumpable until mapped;
  *                     tell the supervisor we are here; wait for the id maps
  *   init_close_fds()  nothing of the supervisor's stays open
- *   init_build()      mounts (mounts.c), network (netns.c)
+ *   init_build()      mounts (mounts.c), the profile's protected paths and
+ *                     covered host sockets (protect.c), network (netns.c)
  *   init_harden()     secure bits and capabilities (caps.c), no_new_privs,
  *                     the seccomp filter (seccomp.c), not dumpable
  *   init_handover()   the proxy listener goes to the supervisor; wait GO
@@ -39,6 +40,7 @@
 #include "init.h"
 #include "mounts.h"
 #include "netns.h"
+#include "protect.h"
 #include "seccomp.h"
 #include "sync.h"
 #include "util.h"
@@ -111,7 +113,7 @@ static int init_close_fds(const struct ab_config *c, int sync_fd,
 static int init_build(const struct ab_config *c, int *listener,
 		      struct ab_err *e)
 {
-	if (ab_mounts_setup(e))
+	if (ab_mounts_setup(e) || ab_protect_apply(c->policy, e))
 		return -1;
 	return ab_netns_setup(c, listener, e);
 }

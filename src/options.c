@@ -280,6 +280,7 @@ int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
 			for (const char *s = a + 1; *s; s++) {
 				if (*s == 'v') {
 					c->verbose++;
+					c->cli_set |= AB_SET_VERBOSE;
 				} else if (*s == 'h') {
 					c->help = true;
 				} else if (*s == 'u') {
@@ -292,6 +293,7 @@ int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
 							      "--upstream", e))
 						return -1;
 					c->have_upstream = true;
+					c->cli_set |= AB_SET_UPSTREAM;
 					break;
 				} else {
 					return ab_fail(e, 0, "unknown option "
@@ -319,6 +321,13 @@ int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
 			c->version = true;
 		} else if (!strcmp(name, "--verbose") && !eq) {
 			c->verbose++;
+			c->cli_set |= AB_SET_VERBOSE;
+		} else if (!strcmp(name, "--profile")) {
+			if (!(val = take_value(argc, argv, &i, eq, name, e)))
+				return -1;
+			if (!*val)
+				return ab_fail(e, 0, "--profile: empty name");
+			c->profile_name = val;
 		} else if (!strcmp(name, "--upstream")) {
 			if (!(val = take_value(argc, argv, &i, eq, name, e)))
 				return -1;
@@ -326,6 +335,7 @@ int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
 					      e))
 				return -1;
 			c->have_upstream = true;
+			c->cli_set |= AB_SET_UPSTREAM;
 		} else if (!strcmp(name, "--subnet")) {
 			if (!(val = take_value(argc, argv, &i, eq, name, e)))
 				return -1;
@@ -333,6 +343,7 @@ int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
 					    &c->gateway_addr, &c->prefix_len,
 					    e))
 				return -1;
+			c->cli_set |= AB_SET_SUBNET;
 		} else if (!strcmp(name, "--proxy-port")) {
 			if (!(val = take_value(argc, argv, &i, eq, name, e)))
 				return -1;
@@ -340,6 +351,7 @@ int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
 				return ab_fail(e, 0, "--proxy-port '%s': "
 					       "expected 1 to 65535", val);
 			c->proxy_port = (unsigned short)v;
+			c->cli_set |= AB_SET_PROXY_PORT;
 		} else if (!strcmp(name, "--max-conns")) {
 			if (!(val = take_value(argc, argv, &i, eq, name, e)))
 				return -1;
@@ -347,6 +359,7 @@ int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
 				return ab_fail(e, 0, "--max-conns '%s': "
 					       "expected 1 to 65536", val);
 			c->max_conns = (unsigned)v;
+			c->cli_set |= AB_SET_MAX_CONNS;
 		} else if (!strcmp(name, "--pass-fd")) {
 			if (!(val = take_value(argc, argv, &i, eq, name, e)))
 				return -1;
@@ -381,11 +394,14 @@ void ab_usage(int fd)
 {
 	dprintf(fd,
 "Usage: agentbox [OPTION...] [--] COMMAND [ARG...]\n"
+"       agentbox profile list | show [NAME] | lint PATH...\n"
 "Run COMMAND in a sandbox whose only network path is a relay to a proxy.\n"
 "\n"
 "  -u, --upstream URL    upstream proxy, http://HOST:PORT (default: taken\n"
 "                        from https_proxy, HTTPS_PROXY, http_proxy, HTTP_PROXY)\n"
 "  -v, --verbose         one line per relayed connection on stderr\n"
+"      --profile NAME|PATH  apply a profile (see agentbox.profile(5));\n"
+"                        default: the system configuration's, if any\n"
 "      --subnet CIDR     veth subnet (default " AB_DEFAULT_SUBNET "); the gateway\n"
 "                        takes the first address, the sandbox the second\n"
 "      --proxy-port N    port of the proxy listener in the gateway (3128)\n"

@@ -15,7 +15,7 @@ load helpers
 @test "no upstream configured: 125 with a hint" {
 	run env -u http_proxy -u HTTP_PROXY -u https_proxy -u HTTPS_PROXY "$AGENTBOX" -- true
 	[ "$status" -eq 125 ]
-	[ "$output" = "agentbox: upstream proxy: none given; hint: pass --upstream http://HOST:PORT or set HTTPS_PROXY" ]
+	[ "$output" = "agentbox: upstream proxy: none given; hint: pass --upstream http://HOST:PORT, set HTTPS_PROXY, or give a profile an upstream" ]
 }
 
 @test "unresolvable upstream name: 125" {

@@ -37,7 +37,8 @@ wait_for_port() {	# PORT SECONDS
 
 
 setup_suite() {
-	export TESTS_DIR="${TESTS_DIR:-$BATS_TEST_DIRNAME/..}"
+	TESTS_DIR=$(cd "${TESTS_DIR:-$BATS_TEST_DIRNAME/..}" && pwd -P)
+	export TESTS_DIR
 	export AGENTBOX="${AGENTBOX:?set AGENTBOX to the binary under test}"
 	export TRY="${TRY:?set TRY to the try-syscall helper}"
 	# Not under BATS_SUITE_TMPDIR: Squid started by root runs as 'proxy'
@@ -45,6 +46,14 @@ setup_suite() {
 	FIX=$(mktemp -d /tmp/agentbox-fixture.XXXXXX) || return 1
 	export FIX
 	chmod 755 "$FIX"
+
+	# System configurations for the profile tests (root-owned when root
+	# made the tree: run-all does, as it copies it for the other user)
+	export SYSCONF_DIR="$TESTS_DIR/integration/sysconf"
+	VENDOR_DIR=$(cd "$TESTS_DIR/../profiles" && pwd -P)
+	export VENDOR_DIR
+	[ -O "$SYSCONF_DIR/open/profiles/groupw.conf" ] &&
+		chmod g+w "$SYSCONF_DIR/open/profiles/groupw.conf"
 
 	# A CA and a server certificate for 127.0.0.1
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=agentbox test CA" \

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* profile.h - profiles: INI files a security team maintains.
+ *
+ * A profile is read into a struct ab_profile in which every value keeps the
+ * file and line it came from.  Loading resolves includes (with cycle
+ * detection), checks that system profiles are owned by root and writable by
+ * nobody else, and merges the profile enforced by the system configuration
+ * first: what follows may only tighten it.  Nothing is expanded here (no
+ * ~, $VAR or glob): that is policy.c's job at start, and lint never does.
+ */
+#ifndef AB_PROFILE_H
+#define AB_PROFILE_H
+
+#include <stdbool.h>
+
+#include "err.h"
+#include "options.h"
+
+#define AB_PROFILE_MAX_FILES	32	/* files in one merged profile */
+#define AB_PROFILE_MAX_DEPTH	8	/* include nesting */
+
+struct ab_origin {
+	const char *file;		/* owned by the profile */
+	int line;			/* 0: the command line */
+	bool enforced;			/* from the enforced profile */
+};
+
+struct ab_scalar {
+	char *value;			/* NULL: not set */
+	struct ab_origin at;
+};
+
+struct ab_item {
+	char *value;
+	struct ab_origin at;
+};
+
+struct ab_list {
+	struct ab_item *v;
+	unsigned n, cap;
+};
+
+enum ab_scalar_key {
+	AB_P_DESCRIPTION, AB_P_UPSTREAM, AB_P_SUBNET, AB_P_PROXY_PORT,
+	AB_P_MAX_CONNS, AB_P_VERBOSE, AB_P_MISSING, AB_P_NSCALARS,
+};
+
+enum ab_list_key {
+	AB_P_READONLY, AB_P_HIDE, AB_P_ALLOW_UNIX, AB_P_UNSET, AB_P_SET,
+	AB_P_PASS, AB_P_NLISTS,
+};
+
+struct ab_profile {
+	char *name;			/* what was asked for, "" if none */
+	char *path;			/* the top file, "" if none */
+	struct ab_scalar s[AB_P_NSCALARS];
+	struct ab_list l[AB_P_NLISTS];
+	char *files[AB_PROFILE_MAX_FILES];	/* every file read */
+	unsigned n_files;
+	char *enforced;			/* path of the enforced profile */
+};
+
+/* The system configuration, /etc/agentbox/agentbox.conf */
+struct ab_sysconf {
+	bool user_profiles;		/* default true */
+	char enforce[256];		/* profile name, "" if none */
+	char default_profile[256];	/* "" if none */
+	char path[4096];		/* the file, "" if absent */
+};
+
+enum ab_profile_dir { AB_DIR_SYSTEM, AB_DIR_VENDOR, AB_DIR_USER, AB_NDIRS };
+
+const char *ab_profile_dir(enum ab_profile_dir d, char *buf, size_t size);
+int ab_sysconf_load(struct ab_sysconf *sc, struct ab_err *e);
+int ab_profile_load(struct ab_profile *p, const struct ab_sysconf *sc,
+		    const char *name, struct ab_err *e);
+int ab_profile_apply(const struct ab_profile *p, struct ab_config *c,
+		     struct ab_err *e);
+void ab_profile_free(struct ab_profile *p);
+int ab_profile_main(int argc, char *argv[]);
+const char *ab_profile_key_name(int list_or_scalar, int key);
+
+#endif /* AB_PROFILE_H */

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: MIT
+/* policy.c - turn the profile into concrete paths before the clone.
+ *
+ * Paths in a profile are patterns: "~/" is the caller's home ($HOME, else
+ * the password database), "$VAR" and "${VAR}" come from agentbox's own
+ * environment, "$PWD" is the working directory as the kernel knows it and
+ * "$AGENTBOX_GIT_DIR" the git directory that holds the hooks and config of
+ * the repository around it (the common directory of a worktree).  A rule
+ * whose variable is not set is skipped.  A pattern with * ? or [ is
+ * expanded with glob(3); one without is taken as it is, and when the path
+ * does not exist it is created as a stub ("!", the default) or skipped
+ * ("?").  A path that ends in "/" is a directory.
+ *
+ * Every directory above a rule's path is listed as a pin: init makes each
+ * a mount point of its own, and the kernel refuses to rename or remove a
+ * mount point (EBUSY).  Without that, "mv ~/.claude ~/.x; mkdir ~/.claude"
+ * would put a writable settings file back where the read-only one was.
+ *
+ * Host unix sockets: every path-bound socket of the host's network
+ * namespace (/proc/net/unix, read here in the supervisor, which is still in
+ * it) that no "[unix] allow" pattern matches is listed, and init covers it
+ * with an empty read-only file.  Abstract sockets need nothing: they belong
+ * to a network namespace, and the sandbox has its own.
+ */
+
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "profile.h"
+#include "util.h"
+
+#define MAX_SOCKETS	4096
+
+#ifndef AB_SYSCONFDIR
+#define AB_SYSCONFDIR	"/etc"
+#endif
+
+int ab_strv_add(struct ab_strv *sv, const char *s)
+{
+	for (unsigned i = 0; i < sv->n; i++)
+		if (!strcmp(sv->v[i], s))
+			return 0;
+	if (sv->n + 1 >= sv->cap) {
+		unsigned cap = sv->cap ? sv->cap * 2 : 16;
+		char **nv = realloc(sv->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		sv->v = nv;
+		sv->cap = cap;
+	}
+	if (!(sv->v[sv->n] = strdup(s)))
+		return -1;
+	sv->v[++sv->n] = NULL;
+	return 0;
+}
+
+static void strv_free(struct ab_strv *sv)
+{
+	for (unsigned i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+}
+
+static const char *home_dir(void)
+{
+	const char *h = getenv("HOME");
+	struct passwd *pw;
+
+	if (h && h[0] == '/')
+		return h;
+	pw = getpwuid(getuid());
+	return pw && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+}
+
+/**
+ * find_git_dir() - The git directory holding hooks and config for the cwd
+ * @out:	Result
+ * @size:	Its size
+ *
+ * Return: 0 if found, -1 if the working directory is not in a repository
+ */
+static int find_git_dir(char *out, size_t size)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 16], buf[PATH_MAX + 16];
+	struct stat st;
+
+	if (!getcwd(dir, sizeof(dir)))
+		return -1;
+	for (;;) {
+		char *slash;
+
+		snprintf(p, sizeof(p), "%s/.git", strcmp(dir, "/") ? dir : "");
+		if (!lstat(p, &st)) {
+			if (S_ISDIR(st.st_mode))
+				return realpath(p, out) && strlen(out) < size ?
+					0 : -1;
+			/* a worktree or submodule: "gitdir: PATH" */
+			if (S_ISREG(st.st_mode) &&
+			    ab_read_small_file(p, buf, sizeof(buf)) > 8 &&
+			    !strncmp(buf, "gitdir: ", 8)) {
+				char g[PATH_MAX * 2 + 32], *nl;
+
+				if ((nl = strchr(buf, '\n')))
+					*nl = '\0';
+				snprintf(g, sizeof(g), "%s%s%s",
+					 buf[8] == '/' ? "" : dir,
+					 buf[8] == '/' ? "" : "/", buf + 8);
+				/* the common directory of a worktree */
+				snprintf(p, sizeof(p), "%.*s/commondir",
+					 PATH_MAX - 1, g);
+				if (ab_read_small_file(p, buf, sizeof(buf)) > 0) {
+					if ((nl = strchr(buf, '\n')))
+						*nl = '\0';
+					if (buf[0] == '/')
+						snprintf(g, sizeof(g), "%s",
+							 buf);
+					else
+						snprintf(g + strlen(g),
+							 sizeof(g) - strlen(g),
+							 "/%s", buf);
+				}
+				return realpath(g, out) && strlen(out) < size ?
+					0 : -1;
+			}
+		}
+		if (!strcmp(dir, "/"))
+			return -1;
+		slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+}
+
+/**
+ * ab_expand_path() - Expand ~, $VAR and ${VAR} in a path pattern
+ * @pattern:	As written, without a '?'/'!' prefix
+ * @out:	Result
+ * @size:	Its size
+ * @git_dir:	$AGENTBOX_GIT_DIR, or NULL outside a repository
+ *
+ * Return: 0, 1 if a variable is not set (skip the rule), -1 if too long
+ */
+int ab_expand_path(const char *pattern, char *out, size_t size,
+		   const char *git_dir)
+{
+	size_t o = 0;
+	const char *s = pattern;
+	char cwd[PATH_MAX];
+
+	if (s[0] == '~' && (s[1] == '/' || !s[1])) {
+		const char *h = home_dir();
+
+		if (!h)
+			return 1;
+		o = (size_t)snprintf(out, size, "%s", h);
+		s++;
+	}
+	while (*s && o < size) {
+		char name[128];
+		const char *val;
+		size_t n = 0;
+
+		if (*s != '$') {
+			out[o++] = *s++;
+			continue;
+		}
+		s++;
+		if (*s == '{') {
+			const char *end = strchr(s, '}');
+
+			if (!end || (size_t)(end - s - 1) >= sizeof(name))
+				return -1;
+			n = (size_t)(end - s - 1);
+			memcpy(name, s + 1, n);
+			s = end + 1;
+		} else {
+			while ((isalnum((unsigned char)s[n]) || s[n] == '_') &&
+			       n < sizeof(name) - 1)
+				n++;
+			memcpy(name, s, n);
+			s += n;
+		}
+		name[n] = '\0';
+		if (!strcmp(name, "AGENTBOX_GIT_DIR"))
+			val = git_dir;
+		else if (!strcmp(name, "PWD"))
+			val = getcwd(cwd, sizeof(cwd));
+		else
+			val = getenv(name);
+		if (!val || !*val)
+			return 1;
+		o += (size_t)snprintf(out + o, size - o, "%s", val);
+	}
+	if (o >= size)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+static int add_rule(struct ab_policy *pol, const char *path, bool hide,
+		    bool stub, bool dir, const char *origin)
+{
+	struct ab_fs_rule *r;
+
+	for (unsigned i = 0; i < pol->n_rules; i++)
+		if (!strcmp(pol->rules[i].path, path) &&
+		    pol->rules[i].hide == hide)
+			return 0;
+	if (pol->n_rules == pol->cap_rules) {
+		unsigned cap = pol->cap_rules ? pol->cap_rules * 2 : 16;
+
+		r = realloc(pol->rules, cap * sizeof(*r));
+		if (!r)
+			return -1;
+		pol->rules = r;
+		pol->cap_rules = cap;
+	}
+	r = &pol->rules[pol->n_rules];
+	if (!(r->path = strdup(path)))
+		return -1;
+	r->hide = hide;
+	r->stub = stub;
+	r->dir = dir;
+	snprintf(r->origin, sizeof(r->origin), "%s", origin);
+	pol->n_rules++;
+	return 0;
+}
+
+/**
+ * add_pattern() - One readonly or hide entry: expand, glob, resolve
+ * @pol:	Policy
+ * @it:		Entry: "!PATH" (stub if missing) or "?PATH" (skip)
+ * @hide:	hide, else readonly
+ * @git_dir:	For $AGENTBOX_GIT_DIR
+ * @e:		Error
+ *
+ * Return: 0, or -1 with @e filled
+ */
+static int add_pattern(struct ab_policy *pol, const struct ab_item *it,
+		       bool hide, const char *git_dir, struct ab_err *e)
+{
+	const char *pat = it->value + (it->value[0] == '?' ||
+				       it->value[0] == '!');
+	bool stub = it->value[0] != '?';
+	char exp[PATH_MAX], real[PATH_MAX], origin[96];
+	size_t len;
+	bool dir;
+	int rc;
+
+	snprintf(origin, sizeof(origin), "%s:%d", it->at.file, it->at.line);
+	rc = ab_expand_path(pat, exp, sizeof(exp), git_dir);
+	if (rc < 0)
+		return ab_fail(e, ENAMETOOLONG, "%s: %s", origin, pat);
+	if (rc > 0)
+		return 0;	/* a variable is not set: nothing to protect */
+	len = strlen(exp);
+	dir = len > 1 && exp[len - 1] == '/';
+	while (len > 1 && exp[len - 1] == '/')
+		exp[--len] = '\0';
+	if (exp[0] != '/')
+		return ab_fail(e, 0, "%s: '%s' expands to '%s', which is not "
+			       "an absolute path", origin, pat, exp);
+
+	if (strpbrk(exp, "*?[")) {
+		glob_t g;
+
+		rc = glob(exp, GLOB_NOSORT, NULL, &g);
+		if (rc == GLOB_NOMATCH)
+			return 0;
+		if (rc)
+			return ab_fail(e, ENOMEM, "%s: glob '%s'", origin,
+				       exp);
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			if (realpath(g.gl_pathv[i], real) &&
+			    add_rule(pol, real, hide, false, false, origin)) {
+				globfree(&g);
+				return ab_fail(e, ENOMEM, "policy");
+			}
+		globfree(&g);
+		return 0;
+	}
+	/* An existing path is protected where it really is */
+	if (realpath(exp, real))
+		return add_rule(pol, real, hide, false, dir, origin) ?
+			ab_fail(e, ENOMEM, "policy") : 0;
+	if (errno != ENOENT || !stub)
+		return 0;
+	return add_rule(pol, exp, hide, true, dir, origin) ?
+		ab_fail(e, ENOMEM, "policy") : 0;
+}
+
+static int add_builtin(struct ab_policy *pol, const char *path)
+{
+	char real[PATH_MAX];
+
+	if (!path || !realpath(path, real))
+		return 0;
+	return add_rule(pol, real, false, false, false, "built-in");
+}
+
+static int cmp_len(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+
+	return la < lb ? -1 : la > lb;
+}
+
+static int cmp_rule(const void *a, const void *b)
+{
+	size_t la = strlen(((const struct ab_fs_rule *)a)->path);
+	size_t lb = strlen(((const struct ab_fs_rule *)b)->path);
+
+	return la < lb ? -1 : la > lb;
+}
+
+static int add_pins(struct ab_policy *pol)
+{
+	for (unsigned i = 0; i < pol->n_rules; i++) {
+		char p[PATH_MAX], *slash;
+
+		snprintf(p, sizeof(p), "%s", pol->rules[i].path);
+		while ((slash = strrchr(p, '/')) && slash != p) {
+			*slash = '\0';
+			if (ab_strv_add(&pol->pins, p))
+				return -1;
+		}
+	}
+	if (pol->pins.n)
+		qsort(pol->pins.v, pol->pins.n, sizeof(char *), cmp_len);
+	return 0;
+}
+
+/**
+ * scan_sockets() - The host's path-bound unix sockets no pattern allows
+ * @pol:	Policy
+ * @allow:	Allowed patterns, as written
+ * @git_dir:	For expansion
+ * @e:		Error
+ *
+ * Return: 0, or -1 with @e filled
+ */
+static int scan_sockets(struct ab_policy *pol, const struct ab_list *allow,
+			const char *git_dir, struct ab_err *e)
+{
+	char line[PATH_MAX + 128], pats[64][PATH_MAX / 8];
+	unsigned np = 0;
+	FILE *f;
+
+	for (unsigned i = 0; i < allow->n && np < ARRAY_SIZE(pats); i++)
+		if (!ab_expand_path(allow->v[i].value, pats[np],
+				    sizeof(pats[0]), git_dir))
+			np++;
+
+	f = fopen("/proc/net/unix", "re");
+	if (!f)
+		return ab_fail(e, errno, "host unix sockets: open "
+			       "/proc/net/unix");
+	if (!fgets(line, sizeof(line), f))	/* header */
+		line[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		char *path = line, *nl;
+		struct stat st;
+		bool allowed = false;
+
+		/* Num RefCount Protocol Flags Type St Inode Path */
+		for (int field = 0; field < 7 && path; field++) {
+			path = strchr(path, ' ');
+			while (path && *path == ' ')
+				path++;
+		}
+		if (!path || path[0] != '/')
+			continue;	/* unbound or abstract */
+		if ((nl = strchr(path, '\n')))
+			*nl = '\0';
+		for (unsigned i = 0; i < np && !allowed; i++)
+			allowed = !fnmatch(pats[i], path, FNM_PATHNAME);
+		/* only what this mount namespace shows as a socket */
+		if (allowed || lstat(path, &st) || !S_ISSOCK(st.st_mode))
+			continue;
+		if (pol->sockets.n == MAX_SOCKETS) {
+			fclose(f);
+			return ab_fail(e, E2BIG, "host unix sockets: more "
+				       "than %d", MAX_SOCKETS);
+		}
+		if (ab_strv_add(&pol->sockets, path)) {
+			fclose(f);
+			return ab_fail(e, ENOMEM, "host unix sockets");
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static int copy_list(struct ab_strv *dst, const struct ab_list *l)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		if (ab_strv_add(dst, l->v[i].value))
+			return -1;
+	return 0;
+}
+
+/**
+ * ab_policy_build() - Everything init needs to know of the profile
+ * @c:		Configuration, with its profile (may have none)
+ * @e:		Error
+ *
+ * Built-in rules, in every sandbox: agentbox's own binary, the system
+ * configuration directory and the user's agentbox configuration are
+ * read-only when they exist.
+ *
+ * Return: the policy, or NULL with @e filled
+ */
+struct ab_policy *ab_policy_build(const struct ab_config *c,
+				  struct ab_err *e)
+{
+	static const struct ab_list none;
+	const struct ab_profile *p = c->profile;
+	struct ab_policy *pol = calloc(1, sizeof(*pol));
+	char git[PATH_MAX], buf[PATH_MAX];
+	const char *git_dir = NULL, *home = home_dir();
+
+	if (!pol) {
+		ab_fail(e, ENOMEM, "policy");
+		return NULL;
+	}
+	if (!getcwd(pol->cwd, sizeof(pol->cwd)))
+		pol->cwd[0] = '\0';
+	if (!find_git_dir(git, sizeof(git)))
+		git_dir = git;
+
+	if (add_builtin(pol, "/proc/self/exe") ||
+	    add_builtin(pol, AB_SYSCONFDIR "/agentbox"))
+		goto oom;
+	if (home) {
+		snprintf(buf, sizeof(buf), "%s/.config/agentbox", home);
+		if (add_builtin(pol, buf))
+			goto oom;
+	}
+	for (unsigned i = 0; p && i < p->l[AB_P_READONLY].n; i++)
+		if (add_pattern(pol, &p->l[AB_P_READONLY].v[i], false,
+				git_dir, e))
+			goto fail;
+	for (unsigned i = 0; p && i < p->l[AB_P_HIDE].n; i++)
+		if (add_pattern(pol, &p->l[AB_P_HIDE].v[i], true, git_dir, e))
+			goto fail;
+	if (pol->n_rules)
+		qsort(pol->rules, pol->n_rules, sizeof(*pol->rules), cmp_rule);
+	if (add_pins(pol))
+		goto oom;
+	if (scan_sockets(pol, p ? &p->l[AB_P_ALLOW_UNIX] : &none, git_dir, e))
+		goto fail;
+	if (p && (copy_list(&pol->unset, &p->l[AB_P_UNSET]) ||
+		  copy_list(&pol->set, &p->l[AB_P_SET]) ||
+		  copy_list(&pol->pass, &p->l[AB_P_PASS])))
+		goto oom;
+	return pol;
+
+oom:
+	ab_fail(e, ENOMEM, "policy");
+fail:
+	ab_policy_free(pol);
+	return NULL;
+}
+
+/**
+ * ab_policy_free() - Free a policy
+ * @pol:	Policy, may be NULL
+ */
+void ab_policy_free(struct ab_policy *pol)
+{
+	if (!pol)
+		return;
+	for (unsigned i = 0; i < pol->n_rules; i++)
+		free(pol->rules[i].path);
+	free(pol->rules);
+	strv_free(&pol->pins);
+	strv_free(&pol->sockets);
+	strv_free(&pol->unset);
+	strv_free(&pol->set);
+	strv_free(&pol->pass);
+	free(pol);
+}

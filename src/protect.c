@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/* protect.c - read-only, hidden and pinned paths, covered sockets (init).
+ *
+ * Runs in init's mount namespace after mounts.c, before the capabilities
+ * are dropped, in this order:
+ *
+ *   1. stubs: a missing path that a rule protects is created (an empty
+ *      file, or a directory for a rule ending in "/"), with its missing
+ *      parents, as the caller; it stays on the host.
+ *   2. pins: every directory above a rule is bound onto itself
+ *      (recursively), so it is a mount point, which cannot be renamed or
+ *      removed: nothing can move a protected path away and put a writable
+ *      one in its place.
+ *   3. rules, shorter paths first: read-only is a recursive bind of the
+ *      path onto itself with only MOUNT_ATTR_RDONLY set by mount_setattr(2)
+ *      (the flags the kernel locked, nosuid, nodev, noexec, atime, are
+ *      left as they are); hide is an empty read-only tmpfs over a directory,
+ *      or an empty read-only file over anything else.
+ *   4. host sockets: each is covered by an empty read-only file; connect()
+ *      then fails with ECONNREFUSED.
+ *   5. the working directory is entered again, through the new mounts
+ *      (init's old one would reach below them).
+ *
+ * The command has no capability, so it cannot unmount any of it.  In a
+ * nested user namespace the kernel copies these mounts locked: they cannot
+ * be unmounted there, a read-only one cannot be made writable, and a
+ * non-recursive bind that would show what is under them is refused.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "protect.h"
+#include "util.h"
+
+/* An empty tmpfs, detached, holding one empty file: the source of hides */
+struct empty {
+	int mnt;			/* the tmpfs (read-only once made) */
+};
+
+static int empty_make(struct empty *em, struct ab_err *e)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	int fs, fd;
+
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return ab_fail(e, errno, "protect: fsopen tmpfs");
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k", 0) ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0555", 0) ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
+		ab_fail(e, errno, "protect: tmpfs");
+		close(fs);
+		return -1;
+	}
+	em->mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID |
+			  MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	close(fs);
+	if (em->mnt < 0)
+		return ab_fail(e, errno, "protect: fsmount tmpfs");
+	fd = openat(em->mnt, "empty", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+	if (fd < 0 || mkdirat(em->mnt, "dir", 0555)) {
+		ab_fail(e, errno, "protect: empty file in tmpfs");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	if (mount_setattr(em->mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+			  sizeof(attr)))
+		return ab_fail(e, errno, "protect: tmpfs read-only");
+	return 0;
+}
+
+/**
+ * attach() - Put a clone of @what (under @dfd) on @target
+ * @dfd:	Directory or mount of the source
+ * @what:	Source relative to @dfd, "" for @dfd itself
+ * @target:	Absolute path
+ * @ro:		Set MOUNT_ATTR_RDONLY on the clone
+ * @e:		Error
+ *
+ * Return: 0, or -1 with @e filled
+ */
+static int attach(int dfd, const char *what, const char *target, bool ro,
+		  const char *why, struct ab_err *e)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	int t;
+
+	t = open_tree(dfd, what, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+		      AT_RECURSIVE | (*what ? 0 : AT_EMPTY_PATH));
+	if (t < 0)
+		return ab_fail(e, errno, "%s %s: open_tree", why, target);
+	if (ro && mount_setattr(t, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+				sizeof(attr))) {
+		ab_fail(e, errno, "%s %s: mount_setattr read-only", why,
+			target);
+		close(t);
+		return -1;
+	}
+	if (move_mount(t, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH)) {
+		ab_fail(e, errno, "%s %s: move_mount", why, target);
+		close(t);
+		return -1;
+	}
+	close(t);
+	return 0;
+}
+
+static int mkdirs(char *path, mode_t mode)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, mode) && errno != EEXIST) {
+			*p = '/';
+			return -1;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+static int make_stub(const struct ab_fs_rule *r, struct ab_err *e)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s", r->path);
+	if (mkdirs(p, 0700))
+		return ab_fail(e, errno, "%s: stub for %s: create parents",
+			       r->origin, r->path);
+	if (r->dir) {
+		if (mkdir(r->path, 0700) && errno != EEXIST)
+			return ab_fail(e, errno, "%s: stub directory %s",
+				       r->origin, r->path);
+		return 0;
+	}
+	fd = open(r->path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
+		  O_NOFOLLOW, 0600);
+	if (fd < 0 && errno != EEXIST)
+		return ab_fail(e, errno, "%s: stub file %s", r->origin,
+			       r->path);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/**
+ * ab_protect_apply() - Apply the policy's paths to the mount namespace
+ * @pol:	Policy (NULL: nothing to do)
+ * @e:		Error
+ *
+ * Return: 0, or -1 with @e filled
+ */
+int ab_protect_apply(const struct ab_policy *pol, struct ab_err *e)
+{
+	struct empty em = { .mnt = -1 };
+	int ret = -1;
+
+	if (!pol)
+		return 0;
+	for (unsigned i = 0; i < pol->n_rules; i++)
+		if (pol->rules[i].stub && make_stub(&pol->rules[i], e))
+			return -1;
+	for (unsigned i = 0; i < pol->pins.n; i++)
+		if (attach(AT_FDCWD, pol->pins.v[i], pol->pins.v[i], false,
+			   "pin", e))
+			return -1;
+
+	for (unsigned i = 0; i < pol->n_rules; i++) {
+		const struct ab_fs_rule *r = &pol->rules[i];
+		struct stat st;
+
+		if (lstat(r->path, &st)) {
+			ab_fail(e, errno, "%s: %s %s", r->origin,
+				r->hide ? "hide" : "readonly", r->path);
+			goto out;
+		}
+		if (!r->hide) {
+			if (attach(AT_FDCWD, r->path, r->path, true,
+				   "readonly", e))
+				goto out;
+			continue;
+		}
+		if (em.mnt < 0 && empty_make(&em, e))
+			goto out;
+		if (attach(em.mnt, S_ISDIR(st.st_mode) ? "dir" : "empty",
+			   r->path, false, "hide", e))
+			goto out;
+	}
+
+	for (unsigned i = 0; i < pol->sockets.n; i++) {
+		if (em.mnt < 0 && empty_make(&em, e))
+			goto out;
+		/* A socket that went away since the scan needs nothing */
+		if (attach(em.mnt, "empty", pol->sockets.v[i], false,
+			   "host socket", e) && e->code != ENOENT)
+			goto out;
+		e->code = 0;
+		e->msg[0] = '\0';
+	}
+	if (pol->cwd[0] && chdir(pol->cwd)) {
+		ab_fail(e, errno, "protect: enter %s again", pol->cwd);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (em.mnt >= 0)
+		close(em.mnt);
+	return ret;
+}
