@@ -39,7 +39,5 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 				  struct ab_err *e);
 void ab_policy_free(struct ab_policy *pol);
 int ab_strv_add(struct ab_strv *sv, const char *s);
-int ab_expand_path(const char *pattern, char *out, size_t size,
-		   const char *git_dir);
 
 #endif /* AB_POLICY_H */

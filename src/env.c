@@ -70,7 +70,14 @@ static bool is_dropped(const char *kv, const struct ab_policy *pol)
 	return name_matches(kv, &pol->unset) || is_set_by_profile(kv, &pol->set);
 }
 
-static int is_replaced(const char *kv)
+/**
+ * ab_env_is_own() - Whether a variable is one agentbox sets itself
+ * @kv:		"NAME=VALUE" or "NAME"
+ *
+ * Return: true for the proxy variables (any case), AGENTBOX and
+ * AGENTBOX_SESSION: the caller's are replaced, a profile may not set them
+ */
+bool ab_env_is_own(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 	size_t n = eq ? (size_t)(eq - kv) : strlen(kv);
@@ -78,9 +85,9 @@ static int is_replaced(const char *kv)
 	for (size_t i = 0; i < ARRAY_SIZE(proxy_vars); i++)
 		if (n == strlen(proxy_vars[i]) &&
 		    !strncasecmp(kv, proxy_vars[i], n))
-			return 1;
-	return !strncmp(kv, "AGENTBOX=", 9) ||
-	       !strncmp(kv, "AGENTBOX_SESSION=", 17);
+			return true;
+	return (n == 8 && !strncmp(kv, "AGENTBOX", 8)) ||
+	       (n == 16 && !strncmp(kv, "AGENTBOX_SESSION", 16));
 }
 
 /**
@@ -118,7 +125,7 @@ char **ab_env_build(char *const envp[], const struct ab_config *c,
 	snprintf(url, sizeof(url), "http://%s:%u", addr, c->proxy_port);
 
 	for (char *const *v = envp; v && *v; v++)
-		if (!is_replaced(*v) && !is_dropped(*v, c->policy) &&
+		if (!ab_env_is_own(*v) && !is_dropped(*v, c->policy) &&
 		    !(env[i++] = strdup(*v)))
 			goto oom;
 	for (unsigned k = 0; c->policy && k < c->policy->set.n; k++)

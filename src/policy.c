@@ -144,21 +144,37 @@ static int find_git_dir(char *out, size_t size)
 	}
 }
 
+/* What expansion needs; the git directory is looked for on first use */
+struct expand {
+	const char *cwd;		/* $PWD */
+	bool git_looked;
+	bool git_found;
+	char git[PATH_MAX];		/* $AGENTBOX_GIT_DIR */
+};
+
+static const char *git_dir(struct expand *x)
+{
+	if (!x->git_looked) {
+		x->git_looked = true;
+		x->git_found = !find_git_dir(x->git, sizeof(x->git));
+	}
+	return x->git_found ? x->git : NULL;
+}
+
 /**
- * ab_expand_path() - Expand ~, $VAR and ${VAR} in a path pattern
+ * expand_path() - Expand ~, $VAR and ${VAR} in a path pattern
+ * @x:		Expansion state ($PWD, $AGENTBOX_GIT_DIR)
  * @pattern:	As written, without a '?'/'!' prefix
  * @out:	Result
  * @size:	Its size
- * @git_dir:	$AGENTBOX_GIT_DIR, or NULL outside a repository
  *
  * Return: 0, 1 if a variable is not set (skip the rule), -1 if too long
  */
-int ab_expand_path(const char *pattern, char *out, size_t size,
-		   const char *git_dir)
+static int expand_path(struct expand *x, const char *pattern, char *out,
+		       size_t size)
 {
 	size_t o = 0;
 	const char *s = pattern;
-	char cwd[PATH_MAX];
 
 	if (s[0] == '~' && (s[1] == '/' || !s[1])) {
 		const char *h = home_dir();
@@ -195,9 +211,9 @@ int ab_expand_path(const char *pattern, char *out, size_t size,
 		}
 		name[n] = '\0';
 		if (!strcmp(name, "AGENTBOX_GIT_DIR"))
-			val = git_dir;
+			val = git_dir(x);
 		else if (!strcmp(name, "PWD"))
-			val = getcwd(cwd, sizeof(cwd));
+			val = x->cwd;
 		else
 			val = getenv(name);
 		if (!val || !*val)
@@ -244,13 +260,13 @@ static int add_rule(struct ab_policy *pol, const char *path, bool hide,
  * @pol:	Policy
  * @it:		Entry: "!PATH" (stub if missing) or "?PATH" (skip)
  * @hide:	hide, else readonly
- * @git_dir:	For $AGENTBOX_GIT_DIR
+ * @x:		Expansion state
  * @e:		Error
  *
  * Return: 0, or -1 with @e filled
  */
 static int add_pattern(struct ab_policy *pol, const struct ab_item *it,
-		       bool hide, const char *git_dir, struct ab_err *e)
+		       bool hide, struct expand *x, struct ab_err *e)
 {
 	const char *pat = it->value + (it->value[0] == '?' ||
 				       it->value[0] == '!');
@@ -261,7 +277,7 @@ static int add_pattern(struct ab_policy *pol, const struct ab_item *it,
 	int rc;
 
 	snprintf(origin, sizeof(origin), "%s:%d", it->at.file, it->at.line);
-	rc = ab_expand_path(pat, exp, sizeof(exp), git_dir);
+	rc = expand_path(x, pat, exp, sizeof(exp));
 	if (rc < 0)
 		return ab_fail(e, ENAMETOOLONG, "%s: %s", origin, pat);
 	if (rc > 0)
@@ -347,21 +363,21 @@ static int add_pins(struct ab_policy *pol)
  * scan_sockets() - The host's path-bound unix sockets no pattern allows
  * @pol:	Policy
  * @allow:	Allowed patterns, as written
- * @git_dir:	For expansion
+ * @x:		Expansion state
  * @e:		Error
  *
  * Return: 0, or -1 with @e filled
  */
 static int scan_sockets(struct ab_policy *pol, const struct ab_list *allow,
-			const char *git_dir, struct ab_err *e)
+			struct expand *x, struct ab_err *e)
 {
 	char line[PATH_MAX + 128], pats[64][PATH_MAX / 8];
 	unsigned np = 0;
 	FILE *f;
 
 	for (unsigned i = 0; i < allow->n && np < ARRAY_SIZE(pats); i++)
-		if (!ab_expand_path(allow->v[i].value, pats[np],
-				    sizeof(pats[0]), git_dir))
+		if (!expand_path(x, allow->v[i].value, pats[np],
+				 sizeof(pats[0])))
 			np++;
 
 	f = fopen("/proc/net/unix", "re");
@@ -429,8 +445,9 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 	static const struct ab_list none;
 	const struct ab_profile *p = c->profile;
 	struct ab_policy *pol = calloc(1, sizeof(*pol));
-	char git[PATH_MAX], buf[PATH_MAX];
-	const char *git_dir = NULL, *home = home_dir();
+	struct expand x = { 0 };
+	char buf[PATH_MAX];
+	const char *home = home_dir();
 
 	if (!pol) {
 		ab_fail(e, ENOMEM, "policy");
@@ -438,8 +455,7 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 	}
 	if (!getcwd(pol->cwd, sizeof(pol->cwd)))
 		pol->cwd[0] = '\0';
-	if (!find_git_dir(git, sizeof(git)))
-		git_dir = git;
+	x.cwd = pol->cwd[0] ? pol->cwd : NULL;
 
 	if (add_builtin(pol, "/proc/self/exe") ||
 	    add_builtin(pol, AB_SYSCONFDIR "/agentbox"))
@@ -450,17 +466,17 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 			goto oom;
 	}
 	for (unsigned i = 0; p && i < p->l[AB_P_READONLY].n; i++)
-		if (add_pattern(pol, &p->l[AB_P_READONLY].v[i], false,
-				git_dir, e))
+		if (add_pattern(pol, &p->l[AB_P_READONLY].v[i], false, &x,
+				e))
 			goto fail;
 	for (unsigned i = 0; p && i < p->l[AB_P_HIDE].n; i++)
-		if (add_pattern(pol, &p->l[AB_P_HIDE].v[i], true, git_dir, e))
+		if (add_pattern(pol, &p->l[AB_P_HIDE].v[i], true, &x, e))
 			goto fail;
 	if (pol->n_rules)
 		qsort(pol->rules, pol->n_rules, sizeof(*pol->rules), cmp_rule);
 	if (add_pins(pol))
 		goto oom;
-	if (scan_sockets(pol, p ? &p->l[AB_P_ALLOW_UNIX] : &none, git_dir, e))
+	if (scan_sockets(pol, p ? &p->l[AB_P_ALLOW_UNIX] : &none, &x, e))
 		goto fail;
 	if (p && (copy_list(&pol->unset, &p->l[AB_P_UNSET]) ||
 		  copy_list(&pol->set, &p->l[AB_P_SET]) ||

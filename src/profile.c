@@ -43,6 +43,7 @@
 
 #include <ini.h>
 
+#include "env.h"
 #include "profile.h"
 #include "util.h"
 
@@ -211,19 +212,6 @@ static bool valid_env_name(const char *s, bool glob)
 	return !isdigit((unsigned char)*s);
 }
 
-static bool is_agentbox_var(const char *name, size_t n)
-{
-	static const char *const own[] = {
-		"http_proxy", "https_proxy", "all_proxy", "ftp_proxy",
-		"no_proxy", "AGENTBOX", "AGENTBOX_SESSION",
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
-		if (strlen(own[i]) == n && !strncasecmp(name, own[i], n))
-			return true;
-	return false;
-}
-
 /**
  * check_path() - A path as profiles write it: absolute, ~ or $VAR
  * @x:		Context, for the error
@@ -328,7 +316,7 @@ static int check_value(struct ctx *x, const struct key *k, const char *v)
 		if (!valid_env_name(name, false))
 			return perr(x, "set '%s': '%s' is not a variable "
 				    "name", v, name);
-		if (is_agentbox_var(name, strlen(name)))
+		if (ab_env_is_own(name))
 			return perr(x, "set '%s': %s is agentbox's own (the "
 				    "proxy variables point at the relay)", v,
 				    name);
@@ -685,6 +673,7 @@ static int resolve(const char *name, const char *from_dir, bool allow_user,
 		   char out[PATH_MAX], enum trust *trust, struct ab_err *e)
 {
 	char dir[PATH_MAX], cand[PATH_MAX + 300];
+	char found[AB_NDIRS][PATH_MAX];
 	const char *dirs[AB_NDIRS + 1];
 	unsigned nd = 0;
 
@@ -708,9 +697,9 @@ static int resolve(const char *name, const char *from_dir, bool allow_user,
 		for (int d = 0; d < AB_NDIRS; d++) {
 			if (d == AB_DIR_USER && !allow_user)
 				continue;
-			if (ab_profile_dir((enum ab_profile_dir)d, dir,
-					   sizeof(dir)))
-				dirs[nd++] = strdup(dir);
+			if (ab_profile_dir((enum ab_profile_dir)d, found[d],
+					   sizeof(found[d])))
+				dirs[nd++] = found[d];
 		}
 		out[0] = '\0';
 		for (unsigned i = 0; i < nd && !out[0]; i++) {
@@ -719,8 +708,6 @@ static int resolve(const char *name, const char *from_dir, bool allow_user,
 			if (!access(cand, F_OK) && !realpath(cand, out))
 				out[0] = '\0';
 		}
-		for (unsigned i = from_dir ? 1 : 0; i < nd; i++)
-			free((void *)(uintptr_t)dirs[i]);
 		if (!out[0]) {
 			ab_fail(e, ENOENT, "profile '%s'", name);
 			ab_hint(e, "'agentbox profile list' shows the profiles "
@@ -1097,7 +1084,7 @@ void ab_profile_free(struct ab_profile *p)
 
 static void show_origin(const struct ab_origin *at)
 {
-	printf("%*s# %s:%d%s\n", 1, "", at->file, at->line,
+	printf(" # %s:%d%s\n", at->file, at->line,
 	       at->enforced ? " (enforced)" : "");
 }
 

@@ -202,12 +202,13 @@ int ab_protect_apply(const struct ab_policy *pol, struct ab_err *e)
 	for (unsigned i = 0; i < pol->sockets.n; i++) {
 		if (em.mnt < 0 && empty_make(&em, e))
 			goto out;
+		if (!attach(em.mnt, "empty", pol->sockets.v[i], false,
+			    "host socket", e))
+			continue;
 		/* A socket that went away since the scan needs nothing */
-		if (attach(em.mnt, "empty", pol->sockets.v[i], false,
-			   "host socket", e) && e->code != ENOENT)
+		if (e->code != ENOENT)
 			goto out;
-		e->code = 0;
-		e->msg[0] = '\0';
+		*e = (struct ab_err){ 0 };
 	}
 	if (pol->cwd[0] && chdir(pol->cwd)) {
 		ab_fail(e, errno, "protect: enter %s again", pol->cwd);
