@@ -64,7 +64,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 HELPERS   := build/tests/try-syscall
 
 .PHONY: all deps check unit integration install uninstall asan clean demo \
-        cppcheck clang-tidy lint bench
+        cppcheck clang-tidy lint bench fuzz
 
 all: agentbox
 
@@ -147,6 +147,18 @@ uninstall:
 	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/agentbox/,$(PROFILES))
 	-rmdir $(DESTDIR)$(DATADIR)/agentbox/profiles $(DESTDIR)$(DATADIR)/agentbox
+
+# libFuzzer on the HTTP parsers (clang); FUZZ_TIME seconds from the corpus
+FUZZ_TIME ?= 60
+build/fuzz_http: tests/fuzz/fuzz_http.c src/http.c include/http.h | build
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -iquote include \
+	    -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_http.c \
+	    src/http.c
+
+fuzz: build/fuzz_http
+	@mkdir -p build/fuzz-corpus
+	build/fuzz_http -max_total_time=$(FUZZ_TIME) -max_len=20000 \
+	    build/fuzz-corpus tests/fuzz/corpus
 
 cppcheck:
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability \

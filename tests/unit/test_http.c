@@ -159,6 +159,172 @@ static void trailing_body_not_counted(void **state)
 	assert_int_equal(r.head_len, sizeof(h) - 1 - 3);
 }
 
+
+static void smuggling_refused(void **state)
+{
+	static const char *const bad[] = {
+		"POST http://a/ HTTP/1.1\r\nContent-Length: 5\r\n"
+		"Transfer-Encoding: chunked\r\n\r\n",
+		"POST http://a/ HTTP/1.1\r\nContent-Length: 5\r\n"
+		"Content-Length: 6\r\n\r\n",
+		"POST http://a/ HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n",
+		"POST http://a/ HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+		"POST http://a/ HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
+		"POST http://a/ HTTP/1.1\r\nTransfer-Encoding: gzip, chunked"
+		"\r\n\r\n",
+		"POST http://a/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+		"Transfer-Encoding: chunked\r\n\r\n",
+		"POST http://a/ HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n",
+		"POST http://a/ HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST http://a/ HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n",
+		"CONNECT a:1 HTTP/1.1\r\nContent-Length: 3\r\n\r\n",
+		"GET http://a/#frag HTTP/1.1\r\n\r\n",
+	};
+	struct ab_req r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse(bad[i], &r) != AB_HEAD_BAD)
+			fail_msg("accepted: %s", bad[i]);
+}
+
+static void request_framing(void **state)
+{
+	struct ab_req r;
+
+	(void)state;
+	assert_int_equal(parse("POST http://a/ HTTP/1.1\r\nContent-Length: 5"
+			       "\r\ncontent-length: 5\r\n\r\n", &r), AB_HEAD_OK);
+	assert_int_equal(r.content_length, 5);
+	assert_false(r.close);
+	assert_int_equal(parse("POST http://a/ HTTP/1.1\r\nTransfer-Encoding:"
+			       " Chunked \r\nConnection: close\r\n\r\n", &r),
+			 AB_HEAD_OK);
+	assert_true(r.chunked);
+	assert_true(r.close);
+	assert_int_equal(r.content_length, -1);
+	assert_int_equal(parse("GET http://a/ HTTP/1.0\r\n\r\n", &r),
+			 AB_HEAD_OK);
+	assert_true(r.close);
+	assert_int_equal(parse("GET http://a/ HTTP/1.0\r\nConnection: "
+			       "keep-alive\r\n\r\n", &r), AB_HEAD_OK);
+	assert_false(r.close);
+}
+
+static void response_heads(void **state)
+{
+	struct ab_req q;
+	struct ab_resp r;
+	const char *h;
+
+	(void)state;
+	assert_int_equal(parse("GET http://a/ HTTP/1.1\r\n\r\n", &q),
+			 AB_HEAD_OK);
+	h = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nbody";
+	assert_int_equal(ab_http_parse_resp(h, strlen(h), &r), AB_HEAD_OK);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.head_len, strlen(h) - 4);
+	assert_int_equal(ab_http_resp_body(&q, &r), 12);
+	h = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+	assert_int_equal(ab_http_parse_resp(h, strlen(h), &r), AB_HEAD_OK);
+	assert_int_equal(ab_http_resp_body(&q, &r), AB_BODY_CHUNKED);
+	assert_false(r.close);
+	h = "HTTP/1.0 200 OK\r\n\r\n";
+	assert_int_equal(ab_http_parse_resp(h, strlen(h), &r), AB_HEAD_OK);
+	assert_int_equal(ab_http_resp_body(&q, &r), AB_BODY_TO_EOF);
+	assert_true(r.close);
+	h = "HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n";
+	assert_int_equal(ab_http_parse_resp(h, strlen(h), &r), AB_HEAD_OK);
+	assert_int_equal(ab_http_resp_body(&q, &r), AB_BODY_NONE);
+	h = "HTTP/1.1 100 Continue\r\n\r\n";
+	assert_int_equal(ab_http_parse_resp(h, strlen(h), &r), AB_HEAD_OK);
+	assert_int_equal(r.status, 100);
+	h = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n";
+	assert_int_equal(ab_http_parse_resp(h, strlen(h), &r), AB_HEAD_OK);
+	assert_int_equal(ab_http_resp_body(&q, &r), AB_BODY_CHUNKED);
+	assert_true(r.close);
+	h = "SSH-2.0-OpenSSH\r\n";
+	assert_int_equal(ab_http_parse_resp(h, strlen(h), &r), AB_HEAD_BAD);
+	h = "HTTP/1.1 2000 OK\r\n\r\n";
+	assert_int_equal(ab_http_parse_resp(h, strlen(h), &r), AB_HEAD_BAD);
+	assert_int_equal(parse("HEAD http://a/ HTTP/1.1\r\n\r\n", &q),
+			 AB_HEAD_OK);
+	h = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n";
+	assert_int_equal(ab_http_parse_resp(h, strlen(h), &r), AB_HEAD_OK);
+	assert_int_equal(ab_http_resp_body(&q, &r), AB_BODY_NONE);
+}
+
+static void chunked_bodies(void **state)
+{
+	static const char body[] = "4;ext=1\r\nWiki\r\n5\r\npedia\r\n"
+				   "0\r\nX-T: 1\r\n\r\nNEXT";
+	struct ab_chunked c;
+	const char *why;
+	size_t n;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	n = ab_chunked_feed(&c, body, sizeof(body) - 1, &why);
+	assert_null(why);
+	assert_true(c.done);
+	assert_int_equal(n, sizeof(body) - 1 - 4);
+	/* byte by byte gives the same answer */
+	memset(&c, 0, sizeof(c));
+	n = 0;
+	for (size_t i = 0; i < sizeof(body) - 1 && !c.done; i++)
+		n += ab_chunked_feed(&c, body + i, 1, &why);
+	assert_true(c.done);
+	assert_int_equal(n, sizeof(body) - 1 - 4);
+
+	static const char *const bad[] = {
+		"x\r\n", "4\r\nWikiX", "4\nWiki\r\n", "\r\n",
+		"1234567890abcdef0\r\n", "4\r\nWiki\r\n0\r\n\x01\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		ab_chunked_feed(&c, bad[i], strlen(bad[i]), &why);
+		if (!why)
+			fail_msg("accepted: %s", bad[i]);
+	}
+}
+
+static void forward_head(void **state)
+{
+	static const char h[] =
+		"GET http://Example.org:8080?q=1 HTTP/1.1\r\n"
+		"Host: evil.example\r\n"
+		"Proxy-Authorization: Basic Zm9vOmJhcg==\r\n"
+		"Connection: keep-alive, X-Secret\r\n"
+		"X-Secret: 1\r\n"
+		"X-Agentbox-Session: forged\r\n"
+		"Accept: */*\n\r\n";
+	struct ab_fwd f = { .origin_form = 1, .strip = "x-agentbox-session",
+			    .extra = "X-Added: yes\r\n" };
+	struct ab_req r;
+	char out[1024];
+	long n;
+
+	(void)state;
+	assert_int_equal(parse(h, &r), AB_HEAD_OK);
+	n = ab_http_forward_head(h, &r, &f, out, sizeof(out));
+	assert_true(n > 0);
+	out[n] = '\0';
+	assert_string_equal(out, "GET /?q=1 HTTP/1.1\r\n"
+			    "Host: example.org:8080\r\n"
+			    "Accept: */*\r\n"
+			    "X-Added: yes\r\n\r\n");
+	f.origin_form = 0;
+	n = ab_http_forward_head(h, &r, &f, out, sizeof(out));
+	assert_true(n > 0);
+	out[n] = '\0';
+	assert_string_equal(out, "GET http://Example.org:8080?q=1 HTTP/1.1\r\n"
+			    "Host: evil.example\r\n"
+			    "Accept: */*\r\n"
+			    "X-Added: yes\r\n\r\n");
+	assert_int_equal(ab_http_forward_head(h, &r, &f, out, 20), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +338,11 @@ int main(void)
 		cmocka_unit_test(nul_byte),
 		cmocka_unit_test(too_large),
 		cmocka_unit_test(trailing_body_not_counted),
+		cmocka_unit_test(smuggling_refused),
+		cmocka_unit_test(request_framing),
+		cmocka_unit_test(response_heads),
+		cmocka_unit_test(chunked_bodies),
+		cmocka_unit_test(forward_head),
 	};
 
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
