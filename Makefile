@@ -19,7 +19,7 @@ CC        ?= cc
 SYSCONFDIR ?= /etc
 DATADIR   ?= $(PREFIX)/share
 MAN5DIR   ?= $(MANDIR)/man5
-PKGS      := libnl-3.0 libnl-route-3.0 libseccomp libcap-ng inih
+PKGS      := libnl-3.0 libnl-route-3.0 libseccomp libcap-ng inih jansson libcares
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 # libnl and libcap-ng are linked statically by default: their shared
 # objects cost a third of a millisecond at every start (symbol binding and
@@ -27,9 +27,11 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 # them dynamically.  libseccomp is needed at build time only (gen-seccomp).
 STATIC_DEPS ?= 1
 ifeq ($(STATIC_DEPS),1)
-RUN_LIBS   = -Wl,-Bstatic -lnl-route-3 -lnl-3 -lcap-ng -linih -Wl,-Bdynamic -lm
+RUN_LIBS   = -Wl,-Bstatic -lnl-route-3 -lnl-3 -lcap-ng -linih -ljansson -lcares \
+             -Wl,-Bdynamic -lm
 else
-RUN_LIBS   = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap-ng inih)
+RUN_LIBS   = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap-ng inih \
+             jansson libcares)
 endif
 GEN_LIBS   = $(shell pkg-config --libs libseccomp)
 
@@ -49,7 +51,7 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
 # src/seccomp.c holds the filter's rules and runs at build time only
 SRCS      := $(filter-out src/seccomp.c,$(wildcard src/*.c))
 GEN_SRCS  := tools/gen-seccomp.c src/seccomp.c src/err.c
-PURE_SRCS := src/http.c src/options.c src/env.c src/err.c src/util.c
+PURE_SRCS := src/egress.c src/http.c src/options.c src/env.c src/err.c src/util.c
 HDRS      := $(wildcard include/*.h)
 
 OBJS      := $(SRCS:src/%.c=build/%.o)
@@ -103,7 +105,8 @@ build/tests/try-syscall: tests/helpers/try-syscall.c | build
 
 # Everything the build, the tests and the benchmarks need, from Debian.
 DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
-             libseccomp-dev libcap-ng-dev libinih-dev
+             libseccomp-dev libcap-ng-dev libinih-dev libjansson-dev \
+             libc-ares-dev clang
 DEB_TEST  := libcmocka-dev bats squid curl openssl python3 git iproute2 \
              procps util-linux passwd strace
 DEB_BENCH := hyperfine bubblewrap

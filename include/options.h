@@ -24,7 +24,12 @@ struct ab_upstream {
 	char host[256];			/* as written, without brackets */
 	unsigned short port;
 	char source[32];		/* "--upstream" or the env var name */
+	bool builtin;			/* "builtin": the relay is the proxy */
 };
+
+#define AB_AUDIT_FILE		(1U << 0)
+#define AB_AUDIT_SYSLOG		(1U << 1)
+#define AB_DEFAULT_IDENTITY	"X-Agentbox-Session"
 
 /* Which settings the command line gave (they win over a profile's) */
 #define AB_SET_UPSTREAM		(1U << 0)
@@ -35,6 +40,8 @@ struct ab_upstream {
 
 struct ab_profile;
 struct ab_policy;
+struct ab_egress;
+struct ab_audit;
 
 struct ab_config {
 	struct ab_upstream upstream;
@@ -52,6 +59,14 @@ struct ab_config {
 	unsigned cli_set;		/* AB_SET_* */
 	const struct ab_profile *profile;	/* the merged profile */
 	struct ab_policy *policy;	/* what init applies (policy.c) */
+	struct ab_egress *egress;	/* built-in proxy's policy */
+	char session[24];		/* this run's id */
+	unsigned audit_sinks;		/* AB_AUDIT_* */
+	char audit_path[4096];		/* "" for the default */
+	struct ab_audit *audit;		/* opened by main */
+	char credentials[4096];		/* user:password file, "" if none */
+	char proxy_auth[512];		/* Proxy-Authorization value */
+	char identity[64];		/* identity header field name */
 	bool help;
 	bool version;
 };

@@ -1,21 +1,38 @@
 /* SPDX-License-Identifier: MIT */
-/* relay.h - the supervisor's relay from the gateway listener to upstream. */
+/* relay.h - the supervisor's relay: the sandbox's only way out.
+ *
+ * Two modes.  Upstream: every connection goes on to the upstream proxy
+ * (Squid), with each request head rewritten (the sandbox's proxy
+ * credentials and identity fields removed, ours added).  Built-in: the
+ * relay is the proxy, checks each request against the egress policy
+ * (egress.c), resolves names (resolve.c) and connects out itself.
+ */
 #ifndef AB_RELAY_H
 #define AB_RELAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "err.h"
 
 struct ab_relay;
+struct ab_egress;
+struct ab_audit;
 
 struct ab_relay_cfg {
 	int listener;			/* proxy listener in the gateway */
+	bool builtin;			/* the relay is the proxy */
+	const struct ab_egress *egress;	/* built-in: the policy */
 	struct sockaddr_storage up;	/* upstream proxy address */
 	socklen_t up_len;
 	const char *up_name;		/* "HOST:PORT", for messages */
 	int warm_fd;			/* connected upstream socket, or -1 */
+	const char *identity;		/* field removed from sandbox heads */
+	const char *extra;		/* upstream: lines added to each head */
+	struct ab_audit *audit;		/* may be NULL */
+	pid_t sandbox_pid;		/* init, to name connecting processes */
 	unsigned max_conns;
 	int verbose;
 };

@@ -1,16 +1,23 @@
 // SPDX-License-Identifier: MIT
 /* main.c - agentbox: parse the command line and dispatch. */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <string.h>
-
+#include "audit.h"
+#include "egress.h"
 #include "err.h"
+#include "log.h"
 #include "options.h"
 #include "policy.h"
 #include "profile.h"
 #include "sandbox.h"
+#include "util.h"
 
 #ifndef AB_VERSION
 #define AB_VERSION "0.1.0"
@@ -37,15 +44,126 @@ static int load_profile(struct ab_config *c, struct ab_profile *p,
 	return ab_profile_apply(p, c, e);
 }
 
+static void base64(const unsigned char *in, size_t len, char *out)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				"0123456789+/";
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		out[o++] = t[in[i] >> 2];
+		out[o++] = t[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+		out[o++] = t[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+		out[o++] = t[in[i + 2] & 63];
+	}
+	if (i < len) {
+		out[o++] = t[in[i] >> 2];
+		if (i + 1 < len) {
+			out[o++] = t[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+			out[o++] = t[(in[i + 1] & 15) << 2];
+		} else {
+			out[o++] = t[(in[i] & 3) << 4];
+			out[o++] = '=';
+		}
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+}
+
+/**
+ * read_credentials() - The upstream's user:password, as Basic credentials
+ * @c:		Configuration: c->credentials names the file
+ * @e:		Error
+ *
+ * The file must be the caller's and readable by nobody else (like ssh's
+ * keys): it is the one secret agentbox holds for the sandbox, which never
+ * sees it (it is hidden inside, and only the relay sends it upstream).
+ *
+ * Return: 0, or -1 with @e filled
+ */
+static int read_credentials(struct ab_config *c, struct ab_err *e)
+{
+	char buf[256];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(c->credentials, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return ab_fail(e, errno, "credentials %s: open",
+			       c->credentials);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    st.st_uid != getuid() || (st.st_mode & 077)) {
+		close(fd);
+		ab_fail(e, EPERM, "credentials %s: must be a regular file "
+			"of yours that only you can read", c->credentials);
+		ab_hint(e, "chmod 600 %s", c->credentials);
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return ab_fail(e, errno, "credentials %s: read",
+			       c->credentials);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!strchr(buf, ':') || (size_t)n >= sizeof(buf) - 1)
+		return ab_fail(e, 0, "credentials %s: expected one line "
+			       "USER:PASSWORD (at most 250 bytes)",
+			       c->credentials);
+	for (const char *q = buf; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return ab_fail(e, 0, "credentials %s: control "
+				       "character", c->credentials);
+	memcpy(c->proxy_auth, "Basic ", 6);
+	base64((const unsigned char *)buf, strlen(buf), c->proxy_auth + 6);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+/**
+ * open_audit() - Open the audit log the configuration names
+ * @c:		Configuration
+ * @e:		Error
+ *
+ * Return: 0, or -1 with @e filled (a log that cannot be written is a
+ * setup failure: the session would not be audited)
+ */
+static int open_audit(struct ab_config *c, struct ab_err *e)
+{
+	struct ab_audit_cfg ac = {
+		.syslog = c->audit_sinks & AB_AUDIT_SYSLOG,
+		.session = c->session,
+		.profile = c->profile_name ? c->profile_name : "",
+		.upstream = c->upstream.builtin ? "builtin" : c->upstream.host,
+	};
+
+	if (c->audit_sinks & AB_AUDIT_FILE) {
+		if (!c->audit_path[0] &&
+		    ab_audit_default_path(c->audit_path,
+					  sizeof(c->audit_path)))
+			return ab_fail(e, 0, "audit log: no $HOME or "
+				       "$XDG_STATE_HOME to put it in");
+		ac.path = c->audit_path;
+	}
+	if (!c->audit_sinks)
+		return 0;
+	c->audit = ab_audit_open(&ac, e);
+	return c->audit ? 0 : -1;
+}
+
 int main(int argc, char *argv[])
 {
 	struct ab_profile prof = { 0 };
+	struct ab_egress *eg = NULL;
 	struct ab_config c;
 	struct ab_err e = { 0 };
 	int rc;
 
 	if (argc > 1 && !strcmp(argv[1], "profile"))
 		return ab_profile_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "log"))
+		return ab_log_main(argc - 1, argv + 1);
 	if (ab_options_parse(&c, argc, argv, &e)) {
 		ab_err_print(&e);
 		return AB_EXIT_SETUP;
@@ -58,28 +176,44 @@ int main(int argc, char *argv[])
 		printf("agentbox %s\n", AB_VERSION);
 		return 0;
 	}
+	if (!(eg = malloc(sizeof(*eg)))) {
+		ab_fail(&e, ENOMEM, "egress policy");
+		goto fail;
+	}
+	ab_egress_defaults(eg);
+	c.egress = eg;
 	if (load_profile(&c, &prof, &e))
 		goto fail;
 	if (!c.have_upstream) {
 		rc = ab_upstream_from_env(&c.upstream, environ, &e);
 		if (rc < 0)
 			goto fail;
-		if (rc == 0) {
-			ab_fail(&e, 0, "upstream proxy: none given");
-			ab_hint(&e, "pass --upstream http://HOST:PORT, set "
-				"HTTPS_PROXY, or give a profile an upstream");
-			goto fail;
-		}
+		if (rc == 0)	/* nothing configured: our own proxy */
+			ab_parse_upstream(&c.upstream, "builtin", "default",
+					  &e);
 	}
+	if (c.upstream.builtin && ab_egress_own_addrs(eg, &e))
+		goto fail;
+	if (c.credentials[0] && !c.upstream.builtin &&
+	    read_credentials(&c, &e))
+		goto fail;
+	ab_session_id(c.session, sizeof(c.session));
+	if (open_audit(&c, &e))
+		goto fail;
 	if (!(c.policy = ab_policy_build(&c, &e)))
 		goto fail;
 	rc = ab_sandbox_run(&c);
 	ab_policy_free(c.policy);
 	ab_profile_free(&prof);
+	ab_audit_close(c.audit);
+	explicit_bzero(c.proxy_auth, sizeof(c.proxy_auth));
+	free(eg);
 	return rc;
 
 fail:
 	ab_err_print(&e);
 	ab_profile_free(&prof);
+	ab_audit_close(c.audit);
+	free(eg);
 	return AB_EXIT_SETUP;
 }

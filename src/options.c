@@ -65,6 +65,11 @@ int ab_parse_upstream(struct ab_upstream *u, const char *url,
 
 	memset(u, 0, sizeof(*u));
 	snprintf(u->source, sizeof(u->source), "%s", source);
+	if (!strcmp(url, "builtin")) {
+		u->builtin = true;
+		snprintf(u->host, sizeof(u->host), "builtin");
+		return 0;
+	}
 
 	if (!strncasecmp(p, "http://", 7)) {
 		p += 7;
@@ -259,6 +264,8 @@ int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
 	memset(c, 0, sizeof(*c));
 	c->proxy_port = AB_DEFAULT_PROXY_PORT;
 	c->max_conns = AB_DEFAULT_MAX_CONNS;
+	c->audit_sinks = AB_AUDIT_FILE;
+	snprintf(c->identity, sizeof(c->identity), "%s", AB_DEFAULT_IDENTITY);
 	if (ab_parse_subnet(AB_DEFAULT_SUBNET, &c->sandbox_addr,
 			    &c->gateway_addr, &c->prefix_len, e))
 		return -1;
@@ -395,10 +402,13 @@ void ab_usage(int fd)
 	dprintf(fd,
 "Usage: agentbox [OPTION...] [--] COMMAND [ARG...]\n"
 "       agentbox profile list | show [NAME] | lint PATH...\n"
+"       agentbox log [-f] [-s SESSION] [-n N] [--json] [FILE]\n"
 "Run COMMAND in a sandbox whose only network path is a relay to a proxy.\n"
 "\n"
-"  -u, --upstream URL    upstream proxy, http://HOST:PORT (default: taken\n"
-"                        from https_proxy, HTTPS_PROXY, http_proxy, HTTP_PROXY)\n"
+"  -u, --upstream URL    upstream proxy, http://HOST:PORT, or 'builtin' for\n"
+"                        agentbox's own policy proxy (default: taken from\n"
+"                        https_proxy, HTTPS_PROXY, http_proxy, HTTP_PROXY,\n"
+"                        else builtin)\n"
 "  -v, --verbose         one line per relayed connection on stderr\n"
 "      --profile NAME|PATH  apply a profile (see agentbox.profile(5));\n"
 "                        default: the system configuration's, if any\n"

@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "policy.h"
 #include "profile.h"
 #include "util.h"
@@ -327,6 +328,23 @@ static int add_builtin(struct ab_policy *pol, const char *path)
 	return add_rule(pol, real, false, false, false, "built-in");
 }
 
+/* Hide what the supervisor keeps from the sandbox: audit log, credentials */
+static int add_builtin_hide(struct ab_policy *pol, const char *path,
+			    bool parent)
+{
+	char real[PATH_MAX], *slash;
+	struct stat st;
+
+	if (!path || !*path || !realpath(path, real))
+		return 0;
+	if (parent && (slash = strrchr(real, '/')) && slash != real)
+		*slash = '\0';
+	if (stat(real, &st))
+		return 0;
+	return add_rule(pol, real, true, false, S_ISDIR(st.st_mode),
+			"built-in");
+}
+
 static int cmp_len(const void *a, const void *b)
 {
 	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
@@ -465,6 +483,17 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 		if (add_builtin(pol, buf))
 			goto oom;
 	}
+	/* the audit log's own directory if it is ours, else the file */
+	if (c->audit_path[0]) {
+		char def[PATH_MAX];
+
+		if (add_builtin_hide(pol, c->audit_path,
+				     !ab_audit_default_path(def, sizeof(def)) &&
+				     !strcmp(def, c->audit_path)))
+			goto oom;
+	}
+	if (c->credentials[0] && add_builtin_hide(pol, c->credentials, false))
+		goto oom;
 	for (unsigned i = 0; p && i < p->l[AB_P_READONLY].n; i++)
 		if (add_pattern(pol, &p->l[AB_P_READONLY].v[i], false, &x,
 				e))

@@ -43,6 +43,7 @@
 
 #include <ini.h>
 
+#include "egress.h"
 #include "env.h"
 #include "profile.h"
 #include "util.h"
@@ -71,6 +72,15 @@ static const struct key keys[] = {
 	{ "network",	"proxy_port",	K_SCALAR, AB_P_PROXY_PORT },
 	{ "network",	"max_conns",	K_SCALAR, AB_P_MAX_CONNS },
 	{ "network",	"verbose",	K_SCALAR, AB_P_VERBOSE },
+	{ "network",	"credentials",	K_SCALAR, AB_P_CREDENTIALS },
+	{ "network",	"identity_header", K_SCALAR, AB_P_IDENTITY },
+	{ "egress",	"allow",	K_LIST, AB_P_EG_ALLOW },
+	{ "egress",	"deny",		K_LIST, AB_P_EG_DENY },
+	{ "egress",	"ports",	K_LIST, AB_P_PORTS },
+	{ "egress",	"allow_net",	K_LIST, AB_P_ALLOW_NET },
+	{ "egress",	"ip_literals",	K_SCALAR, AB_P_IP_LITERALS },
+	{ "audit",	"log",		K_SCALAR, AB_P_AUDIT_LOG },
+	{ "audit",	"file",		K_SCALAR, AB_P_AUDIT_FILE },
 	{ "filesystem",	"readonly",	K_LIST, AB_P_READONLY },
 	{ "filesystem",	"hide",		K_LIST, AB_P_HIDE },
 	{ "filesystem",	"missing",	K_SCALAR, AB_P_MISSING },
@@ -81,7 +91,7 @@ static const struct key keys[] = {
 };
 
 static const char *const sections[] = {
-	"profile", "network", "filesystem", "unix", "env",
+	"profile", "network", "egress", "audit", "filesystem", "unix", "env",
 };
 
 /**
@@ -288,6 +298,31 @@ static int check_value(struct ctx *x, const struct key *k, const char *v)
 				return perr(x, "missing '%s': expected 'skip' "
 					    "or 'stub'", v);
 			return 1;
+		case AB_P_IP_LITERALS:
+			if (strcmp(v, "yes") && strcmp(v, "no"))
+				return perr(x, "ip_literals '%s': expected "
+					    "'yes' or 'no'", v);
+			return 1;
+		case AB_P_AUDIT_LOG:
+			if (strcmp(v, "file") && strcmp(v, "syslog") &&
+			    strcmp(v, "both") && strcmp(v, "none"))
+				return perr(x, "log '%s': expected 'file', "
+					    "'syslog', 'both' or 'none'", v);
+			return 1;
+		case AB_P_AUDIT_FILE:
+		case AB_P_CREDENTIALS:
+			if (v[0] != '/' && strncmp(v, "~/", 2))
+				return perr(x, "%s '%s': expected an absolute "
+					    "path or ~/PATH", k->name, v);
+			return check_path(x, k->name, v);
+		case AB_P_IDENTITY:
+			for (const char *q = v; *q; q++)
+				if (!isalnum((unsigned char)*q) && *q != '-')
+					return perr(x, "identity_header '%s': "
+						    "expected a header field "
+						    "name (letters, digits, "
+						    "-)", v);
+			return 1;
 		default:
 			return 1;
 		}
@@ -298,6 +333,20 @@ static int check_value(struct ctx *x, const struct key *k, const char *v)
 		return check_path(x, k->name, v + (*v == '?' || *v == '!'));
 	case AB_P_ALLOW_UNIX:
 		return check_path(x, k->name, v);
+	case AB_P_EG_ALLOW:
+	case AB_P_EG_DENY:
+	case AB_P_PORTS:
+	case AB_P_ALLOW_NET: {
+		static struct ab_egress g;	/* scratch, for checking */
+
+		if (strpbrk(v, " \t"))
+			return perr(x, "%s '%s': one value per line", k->name,
+				    v);
+		ab_egress_defaults(&g);
+		if (ab_egress_add(&g, k->name, v, "", &e))
+			return perr(x, "%s", e.msg);
+		return 1;
+	}
 	case AB_P_UNSET:
 	case AB_P_PASS:
 		if (!valid_env_name(v, true))
@@ -393,6 +442,13 @@ static int tighten_only(struct ctx *x, const struct key *k, const char *v)
 		if (k->id == AB_P_UPSTREAM && strcmp(s->value, v))
 			return perr(x, "upstream: enforced as '%s' by %s:%d",
 				    s->value, s->at.file, s->at.line);
+		if ((k->id == AB_P_CREDENTIALS || k->id == AB_P_IDENTITY ||
+		     k->id == AB_P_AUDIT_LOG || k->id == AB_P_AUDIT_FILE ||
+		     (k->id == AB_P_IP_LITERALS && !strcmp(v, "yes"))) &&
+		    strcmp(s->value, v))
+			return perr(x, "%s: enforced as '%s' by %s:%d",
+				    k->name, s->value, s->at.file,
+				    s->at.line);
 		if (k->id == AB_P_MAX_CONNS &&
 		    strtoul(v, NULL, 10) > strtoul(s->value, NULL, 10))
 			return perr(x, "max_conns %s: the enforced profile "
@@ -404,6 +460,13 @@ static int tighten_only(struct ctx *x, const struct key *k, const char *v)
 		return perr(x, "allow '%s': the enforced profile %s does not "
 			    "allow this socket, and a profile may only "
 			    "tighten it", v, p->enforced);
+	if ((k->id == AB_P_EG_ALLOW || k->id == AB_P_PORTS ||
+	     k->id == AB_P_ALLOW_NET) && list_has_enforced(&p->l[k->id]) &&
+	    !list_find(&p->l[k->id], v, true))
+		return perr(x, "%s '%s': the enforced profile %s allows only "
+			    "its own list, and a profile may only tighten it",
+			    k->name, v, p->enforced);
+
 	if (k->id == AB_P_PASS && list_has_enforced(&p->l[AB_P_PASS]) &&
 	    !list_find(&p->l[k->id], v, true))
 		return perr(x, "pass '%s': the enforced profile %s passes "
@@ -1002,6 +1065,51 @@ static int ab_profile_lint(const char *path)
 	return x.errors;
 }
 
+/* "~/x" -> "$HOME/x"; NULL or "" -> "" */
+static int expand_home(const char *v, char *out, size_t size)
+{
+	const char *home = getenv("HOME");
+	int n;
+
+	if (!v || !*v)
+		return 0;
+	if (!strncmp(v, "~/", 2) && home && *home == '/')
+		n = snprintf(out, size, "%s/%s", home, v + 2);
+	else
+		n = snprintf(out, size, "%s", v);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* The [egress] lists into c->egress, each rule with its file:line */
+static int apply_egress(const struct ab_profile *p, struct ab_config *c,
+			struct ab_err *e)
+{
+	static const int lists[] = { AB_P_EG_ALLOW, AB_P_EG_DENY, AB_P_PORTS,
+				     AB_P_ALLOW_NET };
+
+	if (!c->egress)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		const struct ab_list *l = &p->l[lists[i]];
+
+		for (unsigned j = 0; j < l->n; j++) {
+			char at[160];
+
+			snprintf(at, sizeof(at), "%s:%d", l->v[j].at.file,
+				 l->v[j].at.line);
+			if (ab_egress_add(c->egress,
+					  ab_profile_key_name(K_LIST, lists[i]),
+					  l->v[j].value, at, e))
+				return -1;
+		}
+	}
+	if (p->s[AB_P_IP_LITERALS].value &&
+	    ab_egress_add(c->egress, "ip_literals",
+			  p->s[AB_P_IP_LITERALS].value, "", e))
+		return -1;
+	return 0;
+}
+
 /**
  * ab_profile_apply() - Put the merged profile into the configuration
  * @p:		Profile
@@ -1058,7 +1166,23 @@ int ab_profile_apply(const struct ab_profile *p, struct ab_config *c,
 	}
 	if (s[AB_P_VERBOSE].value && !(c->cli_set & AB_SET_VERBOSE))
 		c->verbose = (int)strtoul(s[AB_P_VERBOSE].value, NULL, 10);
-	return 0;
+	if (s[AB_P_IDENTITY].value)
+		snprintf(c->identity, sizeof(c->identity), "%s",
+			 s[AB_P_IDENTITY].value);
+	if (expand_home(s[AB_P_CREDENTIALS].value, c->credentials,
+			sizeof(c->credentials)) ||
+	    expand_home(s[AB_P_AUDIT_FILE].value, c->audit_path,
+			sizeof(c->audit_path)))
+		return ab_fail(e, ENAMETOOLONG, "profile: path too long");
+	if (s[AB_P_AUDIT_LOG].value) {
+		const char *v = s[AB_P_AUDIT_LOG].value;
+
+		c->audit_sinks = !strcmp(v, "file") ? AB_AUDIT_FILE :
+				 !strcmp(v, "syslog") ? AB_AUDIT_SYSLOG :
+				 !strcmp(v, "both") ? AB_AUDIT_FILE |
+						      AB_AUDIT_SYSLOG : 0;
+	}
+	return apply_egress(p, c, e);
 }
 
 /**

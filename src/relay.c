@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* relay.c - the relay: gateway listener -> upstream proxy, one epoll loop.
+/* relay.c - the relay: gateway listener -> upstream proxy or the world.
  *
  * Theory of operation
  *
@@ -7,32 +7,48 @@
  * netns; connections accepted on it come from the sandbox.  Each one goes
  * through these states:
  *
- *   HEAD        read the request head (http.c), at most AB_HEAD_MAX bytes
- *               within HEAD_TIMEOUT; a bad head gets 400, a slow one 408
- *   CONNECTING  non-blocking connect to the upstream proxy from the host
- *               netns, within CONNECT_TIMEOUT; failure gets 502 or 504
- *   SENDHEAD    the head (and whatever followed it) is written upstream
- *   SPLICE      bytes move both ways with splice(2) through one pipe per
- *               direction, without being copied to user space
+ *   HEAD        read a request head (http.c), at most AB_HEAD_MAX bytes
+ *               within HEAD_TIMEOUT; a bad head gets 400, a slow one 408.
+ *               Built-in mode checks it against the egress policy (403).
+ *   RESOLVE     built-in: the name is looked up (c-ares, resolve.c) and
+ *               every address checked again (403)
+ *   CONNECTING  non-blocking connect, from the host netns, to the upstream
+ *               proxy or (built-in) the origin, within CONNECT_TIMEOUT;
+ *               failure gets 502 or 504
+ *   SEND        CONNECT: the head as forwarded (upstream) or our "200"
+ *               answer (built-in), then whatever the client sent early
+ *   SPLICE      CONNECT: bytes move both ways with splice(2) through one
+ *               pipe per direction, without being copied to user space
+ *   MSG         absolute-form: one request and its response, framed
+ *               (Content-Length, chunked, until close) so that the end of
+ *               each is known; then back to HEAD for the next request on
+ *               the same connection, which is checked like the first
+ *
+ * Every request head the relay sends on is rewritten (ab_http_forward_head):
+ * hop-by-hop fields, the sandbox's Proxy-Authorization and its copy of the
+ * identity field go; upstream mode adds ours.  A request the relay cannot
+ * frame unambiguously (request smuggling) never gets this far: http.c
+ * refuses it.
  *
  * The loop is level-triggered and the interest of each descriptor follows
- * from the state of the two flows that use it: a flow wants its source
- * readable while its pipe is empty and not at end of stream, and its
- * destination writable while its pipe holds bytes.  A pump moves bytes
- * source -> pipe -> destination until either side would block, so a pipe
- * holds bytes only while its destination is full: that is the backpressure,
- * and nothing is read that cannot be written.  End of stream on a source is
- * passed on as shutdown(SHUT_WR) once its pipe is drained (half-close); an
- * error on either side resets the other (SO_LINGER 0), so that a cut
- * transfer is never taken for a complete one.
+ * from the state of the connection: a side is read only while there is
+ * room for what it sends, and written only while something waits for it.
+ * That is the backpressure: nothing is read that cannot be written.  In
+ * SPLICE, end of stream on a source is passed on as shutdown(SHUT_WR) once
+ * its pipe is drained (half-close); an error on either side resets the
+ * other (SO_LINGER 0), so a cut transfer is never taken for a complete one.
  *
  * Resources are bounded: at most max_conns connections (the listener is
- * paused at the limit, so the kernel's backlog holds the rest), one head
- * buffer per connection in HEAD state only, two pipes per connection in
- * SPLICE state.  Timeouts live on two FIFO lists (one per timeout value),
- * so the next deadline is always at a list head.
+ * paused at the limit, so the kernel's backlog holds the rest), buffers
+ * allocated per connection by state, two pipes per tunnel.  Timeouts live
+ * on two FIFO lists (one per timeout value), so the next deadline is
+ * always at a list head.
+ *
+ * Each request (or tunnel) is logged once to the audit log when it ends,
+ * and with -v as one line on stderr.
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -47,24 +63,37 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "audit.h"
+#include "egress.h"
 #include "http.h"
+#include "peer.h"
 #include "relay.h"
+#include "resolve.h"
 #include "util.h"
 
 #define HEAD_TIMEOUT_US		(60 * 1000000ULL)
 #define CONNECT_TIMEOUT_US	(10 * 1000000ULL)
 #define PUMP_ROUNDS		8	/* per event, for fairness */
+#define MSG_ROUNDS		16
 #define ACCEPT_BATCH		64
 #define MAX_EVENTS		128
+#define CIN_SIZE		AB_HEAD_MAX
+#define OUT_SIZE		(AB_HEAD_MAX + 2048)
+#define UIN_SIZE		65536
 
-enum tag_kind { T_LISTENER, T_WATCH, T_CLIENT, T_UPSTREAM };
+enum tag_kind { T_LISTENER, T_WATCH, T_CLIENT, T_UPSTREAM, T_RESOLVER };
 
 struct tag {
 	enum tag_kind kind;
 	void *ptr;
 };
 
-enum conn_state { ST_HEAD, ST_CONNECTING, ST_SENDHEAD, ST_SPLICE, ST_DEAD };
+enum conn_state {
+	ST_HEAD, ST_RESOLVE, ST_CONNECTING, ST_SEND, ST_SPLICE, ST_MSG,
+	ST_DEAD,
+};
+
+enum resp_phase { RP_HEAD, RP_BODY, RP_DONE };
 
 struct flow {
 	int src, dst;
@@ -76,18 +105,50 @@ struct flow {
 };
 
 struct conn {
+	struct ab_relay *relay;
 	struct tag ctag, utag;
 	int cfd, ufd;
 	enum conn_state state;
 	uint32_t cev, uev;		/* current epoll interest */
 	bool u_registered;
-	char *head;			/* HEAD and SENDHEAD only */
-	size_t head_len, head_sent;
-	struct flow c2u, u2c;
-	uint64_t t_start, deadline;
-	char target[300];		/* "CONNECT host:port", for -v */
-	int status;			/* upstream's or ours, for -v */
+
+	char *cin;			/* from the client: heads and bodies */
+	size_t cin_len;
+	char *out;			/* to upstream: the forwarded head */
+	size_t out_len, out_sent;
+	char *uin;			/* from upstream (MSG) */
+	size_t uin_len, uin_ready;	/* ready: framed, to the client */
+
+	struct ab_req req;		/* the current request */
+	bool req_open;			/* accepted, not yet logged */
+	char ukey[300];			/* what ufd is connected to */
+	struct ab_addrs addrs;		/* built-in: where to connect */
+	unsigned addr_i;
+	char addr_text[INET6_ADDRSTRLEN];
+	bool dns_pending;		/* a lookup holds a pointer to us */
+
+	/* MSG: the request body ... */
+	size_t cin_body;		/* framed body bytes at cin's start */
+	long long req_left;		/* Content-Length left, -1: chunked */
+	struct ab_chunked req_ch;
+	bool req_framed;		/* its end has been read */
+	/* ... and the response */
+	enum resp_phase rphase;
+	long long resp_left;		/* >= 0, or AB_BODY_* */
+	struct ab_chunked resp_ch;
+	bool resp_close;		/* no other request after this one */
+	bool resp_started;		/* bytes of it reached the client */
+	unsigned n_reqs;		/* finished on this connection */
+
+	struct flow c2u, u2c;		/* SPLICE */
+	uint64_t t_start, t_req, deadline;
+	uint64_t up0, down0;		/* byte counts when t_req began */
+	uint64_t up, down;		/* bytes client->upstream and back */
+	char target[320];		/* "CONNECT host:port", for -v */
+	int status;			/* upstream's or ours */
 	const char *result;
+	char reason[400];		/* why we refused or failed */
+	struct ab_actor who;
 	TAILQ_ENTRY(conn) timer;	/* on head_q or connect_q */
 	bool on_timer;
 	TAILQ_ENTRY(conn) link;		/* on all_q, then on dead_q */
@@ -104,28 +165,62 @@ struct watch {
 struct ab_relay {
 	struct ab_relay_cfg cfg;
 	int epfd;
-	struct tag ltag;
+	struct tag ltag, rtag;
 	bool listening;
 	unsigned n_conns;
 	size_t pipe_cap;
+	unsigned short proxy_port;
+	struct ab_resolver *res;
 	struct conn_q all_q, head_q, connect_q, dead_q;
 	struct watch watches[4];
 	unsigned n_watches;
 	int stop;
 };
 
-static void conn_log(struct ab_relay *r, struct conn *k)
-{
-	uint64_t us;
+static void conn_head(struct ab_relay *r, struct conn *k);
+static void msg_pump(struct ab_relay *r, struct conn *k);
 
+static bool again(int err)
+{
+	return err == EAGAIN || err == EINTR;
+}
+
+/**
+ * req_log() - Log the current request once: audit log and -v
+ * @r:		Relay
+ * @k:		Connection
+ */
+static void req_log(struct ab_relay *r, struct conn *k)
+{
+	bool tunnel = k->req.kind == AB_REQ_CONNECT;
+	uint64_t us = ab_now_us() - k->t_req;
+	struct ab_audit_req a = {
+		.action = tunnel ? "connect" : "http-request",
+		.allowed = k->status != 403 && k->status != 400 &&
+			   k->status != 431 && k->status != 408,
+		.status = k->status > 0 ? k->status : 0,
+		.reason = k->reason[0] ? k->reason : k->result,
+		.method = k->req.method[0] ? k->req.method : NULL,
+		.domain = k->req.host[0] ? k->req.host : NULL,
+		.port = k->req.port,
+		.address = k->addr_text[0] ? k->addr_text : NULL,
+		.url = k->target[0] ? k->target : NULL,
+		.bytes_up = k->up - k->up0,
+		.bytes_down = k->down - k->down0,
+		.duration_us = us,
+		.who = &k->who,
+	};
+
+	k->req_open = false;
+	ab_audit_request(r->cfg.audit, &a);
 	if (!r->cfg.verbose)
 		return;
-	us = ab_now_us() - k->t_start;
 	dprintf(STDERR_FILENO, "agentbox: relay: %s status=%d up=%" PRIu64
-		" down=%" PRIu64 " time=%" PRIu64 ".%03" PRIu64 "s result=%s\n",
-		k->target[0] ? k->target : "-", k->status, k->c2u.bytes,
-		k->u2c.bytes, us / 1000000, (us / 1000) % 1000,
-		k->result ? k->result : "ok");
+		" down=%" PRIu64 " time=%" PRIu64 ".%03" PRIu64 "s result=%s%s%s"
+		"\n", k->target[0] ? k->target : "-", k->status, a.bytes_up,
+		a.bytes_down, us / 1000000, (us / 1000) % 1000,
+		k->result ? k->result : "ok", k->reason[0] ? " reason=" : "",
+		k->reason);
 }
 
 static void timer_remove(struct ab_relay *r, struct conn *k)
@@ -141,6 +236,7 @@ static void timer_remove(struct ab_relay *r, struct conn *k)
 
 static void timer_add(struct ab_relay *r, struct conn *k, uint64_t timeout)
 {
+	timer_remove(r, k);
 	k->deadline = ab_now_us() + timeout;
 	TAILQ_INSERT_TAIL(k->state == ST_HEAD ? &r->head_q : &r->connect_q,
 			  k, timer);
@@ -152,7 +248,7 @@ static void set_interest(struct ab_relay *r, int fd, struct tag *t,
 {
 	struct epoll_event ev = { .events = want, .data.ptr = t };
 
-	if (*cur == want)
+	if (*cur == want || fd < 0)
 		return;
 	epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev);
 	*cur = want;
@@ -173,11 +269,27 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+static void close_upstream(struct conn *k)
+{
+	close_fd(&k->ufd);	/* close() also takes it out of epoll */
+	k->u_registered = false;
+	k->uev = 0;
+	k->ukey[0] = '\0';
+}
+
+static void free_bufs(struct conn *k)
+{
+	free(k->cin);
+	free(k->out);
+	free(k->uin);
+	k->cin = k->out = k->uin = NULL;
+}
+
 /**
  * conn_close() - End a connection; it is freed after the current batch
  * @r:		Relay
  * @k:		Connection
- * @result:	NULL for a normal end, else why it ended (for -v)
+ * @result:	NULL for a normal end, else why it ended (for the logs)
  * @reset:	Send RST rather than FIN to both peers
  */
 static void conn_close(struct ab_relay *r, struct conn *k, const char *result,
@@ -192,18 +304,24 @@ static void conn_close(struct ab_relay *r, struct conn *k, const char *result,
 		reset_on_close(k->cfd);
 		reset_on_close(k->ufd);
 	}
+	if (k->state == ST_SPLICE) {
+		k->up += k->c2u.bytes;
+		k->down += k->u2c.bytes;
+	}
 	close_fd(&k->cfd);
-	close_fd(&k->ufd);
+	close_upstream(k);
 	close_fd(&k->c2u.pipe_r);
 	close_fd(&k->c2u.pipe_w);
 	close_fd(&k->u2c.pipe_r);
 	close_fd(&k->u2c.pipe_w);
-	free(k->head);
-	k->head = NULL;
-	conn_log(r, k);
+	free_bufs(k);
+	if (k->req_open)
+		req_log(r, k);
 	k->state = ST_DEAD;
 	TAILQ_REMOVE(&r->all_q, k, link);
-	TAILQ_INSERT_TAIL(&r->dead_q, k, link);
+	/* a pending lookup still points at us: its callback frees */
+	if (!k->dns_pending)
+		TAILQ_INSERT_TAIL(&r->dead_q, k, link);
 
 	r->n_conns--;
 	if (!r->listening) {
@@ -222,12 +340,12 @@ static void conn_close(struct ab_relay *r, struct conn *k, const char *result,
  * @code:	HTTP status
  * @text:	Reason phrase
  * @why:	One line for the body and X-Agentbox-Reason (no CR or LF)
- * @result:	Result for -v
+ * @result:	Result for the logs
  */
 static void conn_reply(struct ab_relay *r, struct conn *k, int code,
 		       const char *text, const char *why, const char *result)
 {
-	char body[512], buf[1200], junk[4096];
+	char body[512], buf[1400], junk[4096];
 	int blen, n;
 
 	blen = snprintf(body, sizeof(body), "agentbox: %s\n", why);
@@ -240,7 +358,7 @@ static void conn_reply(struct ab_relay *r, struct conn *k, int code,
 		     "Connection: close\r\n"
 		     "X-Agentbox-Reason: %s\r\n\r\n%.*s",
 		     code, text, blen, why, blen, body);
-	if (n > 0 && (size_t)n < sizeof(buf))
+	if (n > 0 && (size_t)n < sizeof(buf) && !k->resp_started)
 		(void)!send(k->cfd, buf, (size_t)n,
 			    MSG_NOSIGNAL | MSG_DONTWAIT);
 	/* Unread bytes at close() would turn our FIN into a RST and could
@@ -249,8 +367,18 @@ static void conn_reply(struct ab_relay *r, struct conn *k, int code,
 		;
 	shutdown(k->cfd, SHUT_WR);
 	k->status = code;
+	if (why != k->reason)
+		snprintf(k->reason, sizeof(k->reason), "%s", why);
+	k->req_open = true;	/* every answer is logged, bad heads too */
 	conn_close(r, k, result, false);
 }
+
+static void refuse(struct ab_relay *r, struct conn *k)
+{
+	conn_reply(r, k, 403, "Forbidden", k->reason, "refused");
+}
+
+/* ---- SPLICE: CONNECT tunnels ---------------------------------------- */
 
 static void flow_init(struct flow *f, int src, int dst)
 {
@@ -283,7 +411,7 @@ static int flow_pump(struct ab_relay *r, struct flow *f)
 				moved = true;
 			} else if (n == 0) {
 				f->eof = true;
-			} else if (errno != EAGAIN && errno != EINTR) {
+			} else if (!again(errno)) {
 				return -1;
 			}
 		}
@@ -294,8 +422,7 @@ static int flow_pump(struct ab_relay *r, struct flow *f)
 				f->queued -= (size_t)n;
 				f->bytes += (uint64_t)n;
 				moved = true;
-			} else if (n < 0 && errno != EAGAIN &&
-				   errno != EINTR) {
+			} else if (n < 0 && !again(errno)) {
 				return -1;
 			}
 		}
@@ -319,12 +446,7 @@ static uint32_t flow_want_dst(const struct flow *f)
 	return f->queued ? EPOLLOUT : 0;
 }
 
-/**
- * conn_update() - After pumping: close when done, else set the interest
- * @r:		Relay
- * @k:		Connection in SPLICE state
- */
-static void conn_update(struct ab_relay *r, struct conn *k)
+static void splice_update(struct ab_relay *r, struct conn *k)
 {
 	if (k->c2u.shut && k->u2c.shut) {
 		conn_close(r, k, NULL, false);
@@ -337,7 +459,7 @@ static void conn_update(struct ab_relay *r, struct conn *k)
 }
 
 /**
- * peek_status() - For -v: note the status code of upstream's response
+ * peek_status() - Note the status code of upstream's answer to CONNECT
  * @k:		Connection
  */
 static void peek_status(struct conn *k)
@@ -353,7 +475,7 @@ static void peek_status(struct conn *k)
 	}
 }
 
-static void conn_start_splice(struct ab_relay *r, struct conn *k)
+static void start_splice(struct ab_relay *r, struct conn *k)
 {
 	int p1[2], p2[2];
 
@@ -369,45 +491,488 @@ static void conn_start_splice(struct ab_relay *r, struct conn *k)
 	}
 	flow_init(&k->c2u, k->cfd, k->ufd);
 	flow_init(&k->u2c, k->ufd, k->cfd);
-	k->c2u.bytes = k->head_sent;	/* the head went up with send() */
 	k->c2u.pipe_r = p1[0];
 	k->c2u.pipe_w = p1[1];
 	k->u2c.pipe_r = p2[0];
 	k->u2c.pipe_w = p2[1];
-	free(k->head);
-	k->head = NULL;
+	free_bufs(k);
 	k->state = ST_SPLICE;
-	conn_update(r, k);
+	splice_update(r, k);
 }
 
-/**
- * conn_send_head() - Write the buffered head (and what followed) upstream
- * @r:		Relay
- * @k:		Connection with a connected upstream
- */
-static void conn_send_head(struct ab_relay *r, struct conn *k)
+static void splice_event(struct ab_relay *r, struct conn *k, bool upstream,
+			 uint32_t ev)
 {
-	while (k->head_sent < k->head_len) {
-		ssize_t n = send(k->ufd, k->head + k->head_sent,
-				 k->head_len - k->head_sent,
+	bool err = ev & (EPOLLERR | EPOLLHUP);
+
+	if (upstream && !k->status && (ev & EPOLLIN))
+		peek_status(k);
+	/* IN on a side feeds one flow, OUT drains the other */
+	if ((ev & EPOLLIN) || err) {
+		if (flow_pump(r, upstream ? &k->u2c : &k->c2u)) {
+			conn_close(r, k, "reset", true);
+			return;
+		}
+	}
+	if ((ev & EPOLLOUT) || err) {
+		if (flow_pump(r, upstream ? &k->c2u : &k->u2c)) {
+			conn_close(r, k, "reset", true);
+			return;
+		}
+	}
+	splice_update(r, k);
+}
+
+/* ---- SEND: the start of a tunnel ------------------------------------ */
+
+/**
+ * send_out() - Write k->out upstream, then start the tunnel
+ * @r:		Relay
+ * @k:		Connection in SEND state
+ */
+static void send_out(struct ab_relay *r, struct conn *k)
+{
+	while (k->out_sent < k->out_len) {
+		ssize_t n = send(k->ufd, k->out + k->out_sent,
+				 k->out_len - k->out_sent,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			k->state = ST_SENDHEAD;
 			set_interest(r, k->ufd, &k->utag, &k->uev, EPOLLOUT);
 			return;
 		}
 		if (n < 0) {
-			conn_reply(r, k, 502, "Bad Gateway",
-				   "upstream proxy closed the connection",
+			snprintf(k->reason, sizeof(k->reason), "%s closed the "
+				 "connection", r->cfg.builtin ? "origin" :
+				 "upstream proxy");
+			conn_reply(r, k, 502, "Bad Gateway", k->reason,
 				   "upstream-closed");
 			return;
 		}
-		k->head_sent += (size_t)n;
+		k->out_sent += (size_t)n;
+		k->up += (uint64_t)n;
 	}
-	conn_start_splice(r, k);
+	start_splice(r, k);
+}
+
+/* ---- MSG: one request and its response ------------------------------ */
+
+/**
+ * msg_fail() - The exchange broke after it started: reset both sides
+ * @r:		Relay
+ * @k:		Connection
+ * @result:	For the logs
+ */
+static void msg_fail(struct ab_relay *r, struct conn *k, const char *result)
+{
+	if (!k->resp_started) {
+		snprintf(k->reason, sizeof(k->reason), "%s: %s",
+			 r->cfg.builtin ? "origin" : "upstream proxy", result);
+		conn_reply(r, k, 502, "Bad Gateway", k->reason, result);
+		return;
+	}
+	conn_close(r, k, result, true);
+}
+
+/**
+ * frame_response() - Decide which bytes from upstream may go to the client
+ * @r:		Relay
+ * @k:		Connection in MSG state
+ *
+ * Return: 0, or -1 if the connection was closed
+ */
+static int frame_response(struct ab_relay *r, struct conn *k)
+{
+	while (k->uin_ready < k->uin_len && k->rphase != RP_DONE) {
+		const char *p = k->uin + k->uin_ready;
+		size_t avail = k->uin_len - k->uin_ready;
+
+		if (k->rphase == RP_HEAD) {
+			struct ab_resp rs;
+
+			switch (ab_http_parse_resp(p, avail, &rs)) {
+			case AB_HEAD_INCOMPLETE:
+				return 0;
+			case AB_HEAD_BAD:
+			case AB_HEAD_TOO_LARGE:
+				msg_fail(r, k, rs.reason);
+				return -1;
+			case AB_HEAD_OK:
+				break;
+			}
+			k->uin_ready += rs.head_len;
+			if (rs.status < 200) {
+				if (rs.status == 101) {	/* no Upgrade sent */
+					msg_fail(r, k, "unrequested "
+						 "protocol switch");
+					return -1;
+				}
+				continue;	/* 1xx: the final one follows */
+			}
+			k->status = rs.status;
+			k->resp_close = rs.close;
+			k->resp_left = ab_http_resp_body(&k->req, &rs);
+			memset(&k->resp_ch, 0, sizeof(k->resp_ch));
+			k->rphase = k->resp_left == AB_BODY_NONE ? RP_DONE :
+								    RP_BODY;
+			continue;
+		}
+		if (k->resp_left == AB_BODY_CHUNKED) {
+			const char *why;
+			size_t n = ab_chunked_feed(&k->resp_ch, p, avail, &why);
+
+			if (why) {
+				msg_fail(r, k, why);
+				return -1;
+			}
+			k->uin_ready += n;
+			if (k->resp_ch.done)
+				k->rphase = RP_DONE;
+		} else if (k->resp_left == AB_BODY_TO_EOF) {
+			k->uin_ready += avail;
+		} else {
+			size_t n = avail < (unsigned long long)k->resp_left ?
+					   avail : (size_t)k->resp_left;
+
+			k->uin_ready += n;
+			k->resp_left -= (long long)n;
+			if (!k->resp_left)
+				k->rphase = RP_DONE;
+		}
+	}
+	if (k->rphase == RP_DONE && k->uin_len > k->uin_ready) {
+		/* bytes after the response: the server is confused */
+		k->uin_len = k->uin_ready;
+		k->resp_close = true;
+	}
+	return 0;
+}
+
+/**
+ * frame_request() - Mark the client's body bytes that belong to the request
+ * @r:		Relay
+ * @k:		Connection in MSG state
+ *
+ * Return: 0, or -1 if the connection was closed
+ */
+static int frame_request(struct ab_relay *r, struct conn *k)
+{
+	size_t avail = k->cin_len - k->cin_body;
+
+	if (k->req_framed || !avail)
+		return 0;
+	if (k->req_left < 0) {
+		const char *why;
+		size_t n = ab_chunked_feed(&k->req_ch, k->cin + k->cin_body,
+					   avail, &why);
+
+		if (why) {
+			snprintf(k->reason, sizeof(k->reason), "%s", why);
+			conn_close(r, k, "bad-request-body", true);
+			return -1;
+		}
+		k->cin_body += n;
+		k->req_framed = k->req_ch.done;
+	} else {
+		size_t n = avail < (unsigned long long)k->req_left ?
+				   avail : (size_t)k->req_left;
+
+		k->cin_body += n;
+		k->req_left -= (long long)n;
+		k->req_framed = !k->req_left;
+	}
+	return 0;
+}
+
+/**
+ * msg_next() - The exchange is over: log it, then close or wait for more
+ * @r:		Relay
+ * @k:		Connection
+ */
+static void msg_next(struct ab_relay *r, struct conn *k)
+{
+	req_log(r, k);
+	k->n_reqs++;
+	if (k->req.close || k->resp_close || k->resp_left == AB_BODY_TO_EOF) {
+		shutdown(k->cfd, SHUT_WR);
+		conn_close(r, k, NULL, false);
+		return;
+	}
+	free(k->uin);
+	k->uin = NULL;
+	k->state = ST_HEAD;
+	set_interest(r, k->ufd, &k->utag, &k->uev, 0);
+	set_interest(r, k->cfd, &k->ctag, &k->cev, EPOLLIN);
+	timer_add(r, k, HEAD_TIMEOUT_US);
+	if (k->cin_len)		/* pipelined: the next head is here */
+		conn_head(r, k);
+}
+
+static void msg_update(struct ab_relay *r, struct conn *k)
+{
+	bool req_done = k->req_framed && !k->cin_body &&
+			k->out_sent == k->out_len;
+	bool resp_done = k->rphase == RP_DONE && !k->uin_ready;
+
+	if (resp_done && req_done) {
+		msg_next(r, k);
+		return;
+	}
+	if (resp_done && k->ufd < 0) {
+		/* answered before the whole body went up, and closed */
+		k->resp_close = true;
+		k->req.close = 1;
+		msg_next(r, k);
+		return;
+	}
+	set_interest(r, k->cfd, &k->ctag, &k->cev,
+		     (!k->req_framed && k->cin_len < CIN_SIZE ? EPOLLIN : 0) |
+		     (k->uin_ready ? EPOLLOUT : 0));
+	if (k->ufd >= 0)
+		set_interest(r, k->ufd, &k->utag, &k->uev,
+			     (k->out_sent < k->out_len || k->cin_body ?
+				      EPOLLOUT : 0) |
+			     (k->rphase != RP_DONE && k->uin_len < UIN_SIZE ?
+				      EPOLLIN : 0));
+}
+
+/**
+ * msg_pump() - Move what can move, both ways, for one exchange
+ * @r:		Relay
+ * @k:		Connection in MSG state
+ */
+static void msg_pump(struct ab_relay *r, struct conn *k)
+{
+	for (int round = 0; round < MSG_ROUNDS; round++) {
+		bool moved = false;
+		ssize_t n;
+
+		/* the head, then framed body bytes, upstream */
+		if (k->ufd >= 0 && k->out_sent < k->out_len) {
+			n = send(k->ufd, k->out + k->out_sent,
+				 k->out_len - k->out_sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				k->out_sent += (size_t)n;
+				k->up += (uint64_t)n;
+				moved = true;
+			} else if (n < 0 && !again(errno)) {
+				msg_fail(r, k, "send failed");
+				return;
+			}
+		}
+		if (frame_request(r, k))
+			return;
+		if (k->ufd >= 0 && k->out_sent == k->out_len && k->cin_body) {
+			n = send(k->ufd, k->cin, k->cin_body,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				memmove(k->cin, k->cin + n,
+					k->cin_len - (size_t)n);
+				k->cin_len -= (size_t)n;
+				k->cin_body -= (size_t)n;
+				k->up += (uint64_t)n;
+				moved = true;
+			} else if (n < 0 && !again(errno)) {
+				msg_fail(r, k, "send failed");
+				return;
+			}
+		}
+		/* more of the body from the client */
+		if (!k->req_framed && k->cin_len < CIN_SIZE) {
+			n = recv(k->cfd, k->cin + k->cin_len,
+				 CIN_SIZE - k->cin_len, MSG_DONTWAIT);
+			if (n > 0) {
+				k->cin_len += (size_t)n;
+				moved = true;
+			} else if (n == 0 || !again(errno)) {
+				conn_close(r, k, "client-closed", true);
+				return;
+			}
+		}
+		/* the response */
+		if (k->ufd >= 0 && k->rphase != RP_DONE &&
+		    k->uin_len < UIN_SIZE) {
+			n = recv(k->ufd, k->uin + k->uin_len,
+				 UIN_SIZE - k->uin_len, MSG_DONTWAIT);
+			if (n > 0) {
+				k->uin_len += (size_t)n;
+				moved = true;
+			} else if (n == 0 && k->rphase == RP_BODY &&
+				   k->resp_left == AB_BODY_TO_EOF) {
+				k->rphase = RP_DONE;
+				moved = true;
+			} else if (n == 0 || !again(errno)) {
+				msg_fail(r, k, n ? "connection reset" :
+						   "closed before the end "
+						   "of the response");
+				return;
+			}
+		}
+		if (frame_response(r, k))
+			return;
+		if (k->uin_ready) {
+			n = send(k->cfd, k->uin, k->uin_ready,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				memmove(k->uin, k->uin + n,
+					k->uin_len - (size_t)n);
+				k->uin_len -= (size_t)n;
+				k->uin_ready -= (size_t)n;
+				k->down += (uint64_t)n;
+				k->resp_started = true;
+				moved = true;
+			} else if (n < 0 && !again(errno)) {
+				conn_close(r, k, "client-reset", true);
+				return;
+			}
+		}
+		if (!moved)
+			break;
+	}
+	msg_update(r, k);
+}
+
+static void msg_event(struct ab_relay *r, struct conn *k, bool upstream,
+		      uint32_t ev)
+{
+	if (ev & (EPOLLERR | EPOLLHUP)) {
+		if (!upstream) {
+			conn_close(r, k, "client-reset", true);
+			return;
+		}
+		if (k->rphase == RP_DONE) {
+			/* it answered and went away: finish with the client */
+			close_upstream(k);
+			k->resp_close = true;
+		}
+	}
+	msg_pump(r, k);
+}
+
+/* ---- starting a request --------------------------------------------- */
+
+/**
+ * begin() - Upstream is connected: forward the request
+ * @r:		Relay
+ * @k:		Connection
+ */
+static void begin(struct ab_relay *r, struct conn *k)
+{
+	struct ab_fwd f = {
+		.origin_form = r->cfg.builtin,
+		.strip = r->cfg.identity,
+		.extra = r->cfg.builtin ? NULL : r->cfg.extra,
+	};
+	size_t rest = k->cin_len - k->req.head_len;
+	long n;
+
+	timer_remove(r, k);
+	if (k->req.kind == AB_REQ_CONNECT && r->cfg.builtin) {
+		static const char ok[] = "HTTP/1.1 200 Connection established"
+					 "\r\n\r\n";
+
+		if (send(k->cfd, ok, sizeof(ok) - 1,
+			 MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(ok) - 1) {
+			conn_close(r, k, "client-reset", true);
+			return;
+		}
+		k->status = 200;
+		n = 0;
+	} else {
+		n = ab_http_forward_head(k->cin, &k->req, &f, k->out,
+					 OUT_SIZE);
+		if (n < 0) {
+			conn_reply(r, k, 431, "Request Header Fields Too Large",
+				   "request head too large", "bad-request");
+			return;
+		}
+	}
+	k->out_len = (size_t)n;
+	k->out_sent = 0;
+	if (k->req.kind == AB_REQ_CONNECT) {
+		/* a client may send its first bytes (TLS hello) early */
+		if (rest > OUT_SIZE - k->out_len) {
+			conn_close(r, k, "overflow", true);
+			return;
+		}
+		memcpy(k->out + k->out_len, k->cin + k->req.head_len, rest);
+		k->out_len += rest;
+		k->state = ST_SEND;
+		set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
+		send_out(r, k);
+		return;
+	}
+	memmove(k->cin, k->cin + k->req.head_len, rest);
+	k->cin_len = rest;
+	k->cin_body = 0;
+	k->req_left = k->req.chunked ? -1 :
+		      k->req.content_length > 0 ? k->req.content_length : 0;
+	memset(&k->req_ch, 0, sizeof(k->req_ch));
+	k->req_framed = !k->req.chunked && k->req_left == 0;
+	k->rphase = RP_HEAD;
+	k->resp_left = 0;
+	k->resp_close = false;
+	k->resp_started = false;
+	k->uin_len = k->uin_ready = 0;
+	if (!k->uin && !(k->uin = malloc(UIN_SIZE))) {
+		conn_close(r, k, "no-memory", true);
+		return;
+	}
+	k->state = ST_MSG;
+	msg_pump(r, k);
+}
+
+static void connect_failed(struct ab_relay *r, struct conn *k, int err)
+{
+	if (r->cfg.builtin)
+		snprintf(k->reason, sizeof(k->reason), "cannot connect to "
+			 "%s port %u (%s): %s", k->req.host, k->req.port,
+			 k->addr_text, strerror(err));
+	else
+		snprintf(k->reason, sizeof(k->reason), "upstream proxy %s "
+			 "unreachable: %s", r->cfg.up_name, strerror(err));
+	conn_reply(r, k, 502, "Bad Gateway", k->reason,
+		   "upstream-unreachable");
+}
+
+/**
+ * connect_to() - Start a non-blocking connect
+ * @r:		Relay
+ * @k:		Connection
+ * @sa:		Where to
+ * @len:	Its length
+ *
+ * Return: 0 if started, else an errno
+ */
+static int connect_to(struct ab_relay *r, struct conn *k,
+		      const struct sockaddr *sa, socklen_t len)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &k->utag };
+	int one = 1;
+
+	k->ufd = socket(sa->sa_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (k->ufd < 0)
+		return errno;
+	setsockopt(k->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(k->ufd, sa, len) && errno != EINPROGRESS) {
+		int err = errno;
+
+		close_upstream(k);
+		return err;
+	}
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, k->ufd, &ev)) {
+		int err = errno;
+
+		close_upstream(k);
+		return err;
+	}
+	k->u_registered = true;
+	k->uev = EPOLLOUT;
+	return 0;
 }
 
 /**
@@ -430,47 +995,64 @@ static int take_warm(struct ab_relay *r)
 	return -1;
 }
 
-static void conn_upstream_failed(struct ab_relay *r, struct conn *k, int err)
+/* An idle upstream connection is reusable if it has not closed or talked */
+static bool idle_alive(int fd)
 {
-	char why[400];
+	char c;
 
-	snprintf(why, sizeof(why), "upstream proxy %s unreachable: %s",
-		 r->cfg.up_name, strerror(err));
-	conn_reply(r, k, 502, "Bad Gateway", why, "upstream-unreachable");
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	       errno == EAGAIN;
 }
 
-static void conn_connect(struct ab_relay *r, struct conn *k)
+static void connect_next(struct ab_relay *r, struct conn *k)
 {
-	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &k->utag };
-	int one = 1;
+	int err = 0;
 
+	k->state = ST_CONNECTING;
 	set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
-	k->ufd = take_warm(r);
-	if (k->ufd < 0) {
-		k->ufd = socket(r->cfg.up.ss_family,
-				SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (k->ufd < 0) {
-			conn_upstream_failed(r, k, errno);
-			return;
+	if (!r->cfg.builtin) {
+		int fd = take_warm(r);
+
+		if (fd >= 0) {
+			struct epoll_event ev = { .events = EPOLLOUT,
+						  .data.ptr = &k->utag };
+
+			k->ufd = fd;
+			if (!epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+				k->u_registered = true;
+				k->uev = EPOLLOUT;
+				timer_add(r, k, CONNECT_TIMEOUT_US);
+				return;
+			}
+			close_upstream(k);
 		}
-		setsockopt(k->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (connect(k->ufd, (struct sockaddr *)&r->cfg.up,
-			    r->cfg.up_len) && errno != EINPROGRESS) {
-			conn_upstream_failed(r, k, errno);
-			return;
+		err = connect_to(r, k, (struct sockaddr *)&r->cfg.up,
+				 r->cfg.up_len);
+	} else {
+		while (k->addr_i < k->addrs.n) {
+			const struct sockaddr *sa = (struct sockaddr *)
+				&k->addrs.a[k->addr_i];
+
+			inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
+				  (const void *)&((const struct sockaddr_in *)
+						  (const void *)sa)->sin_addr :
+				  (const void *)&((const struct sockaddr_in6 *)
+						  (const void *)sa)->sin6_addr,
+				  k->addr_text, sizeof(k->addr_text));
+			err = connect_to(r, k, sa, k->addrs.len[k->addr_i]);
+			k->addr_i++;
+			if (!err)
+				break;
 		}
 	}
-	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, k->ufd, &ev)) {
-		conn_close(r, k, "epoll", true);
+	if (err) {
+		connect_failed(r, k, err);
 		return;
 	}
-	k->u_registered = true;
-	k->uev = EPOLLOUT;
-	k->state = ST_CONNECTING;
 	timer_add(r, k, CONNECT_TIMEOUT_US);
 }
 
-static void conn_connected(struct ab_relay *r, struct conn *k)
+static void connected(struct ab_relay *r, struct conn *k)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
@@ -479,57 +1061,213 @@ static void conn_connected(struct ab_relay *r, struct conn *k)
 	if (getsockopt(k->ufd, SOL_SOCKET, SO_ERROR, &err, &len))
 		err = errno;
 	if (err) {
-		conn_upstream_failed(r, k, err);
+		close_upstream(k);
+		if (r->cfg.builtin && k->addr_i < k->addrs.n) {
+			connect_next(r, k);
+			return;
+		}
+		connect_failed(r, k, err);
 		return;
 	}
-	conn_send_head(r, k);
+	if (r->cfg.builtin)
+		snprintf(k->ukey, sizeof(k->ukey), "%s:%u", k->req.host,
+			 k->req.port);
+	else
+		snprintf(k->ukey, sizeof(k->ukey), "upstream");
+	begin(r, k);
 }
 
 /**
- * conn_read_head() - Read and parse the request head
+ * check_addrs() - Keep the addresses the policy allows
+ * @r:		Relay
+ * @k:		Connection; on refusal k->reason says why
+ *
+ * Return: 0 if any is left, -1 if all were refused
+ */
+static int check_addrs(struct ab_relay *r, struct conn *k, bool literal)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < k->addrs.n; i++) {
+		char why[300];
+
+		if (ab_egress_addr(r->cfg.egress,
+				   (struct sockaddr *)&k->addrs.a[i], why,
+				   sizeof(why))) {
+			if (k->reason[0])
+				continue;
+			if (literal)
+				snprintf(k->reason, sizeof(k->reason), "%s",
+					 why);
+			else
+				snprintf(k->reason, sizeof(k->reason),
+					 "%.120s resolves to %.250s",
+					 k->req.host, why);
+			continue;
+		}
+		k->addrs.a[kept] = k->addrs.a[i];
+		k->addrs.len[kept++] = k->addrs.len[i];
+	}
+	k->addrs.n = kept;
+	if (!kept)
+		return -1;
+	k->reason[0] = '\0';
+	return 0;
+}
+
+static void on_resolved(void *arg, const struct ab_addrs *addrs,
+			const char *error)
+{
+	struct conn *k = arg;
+	struct ab_relay *r = k->relay;
+
+	k->dns_pending = false;
+	if (k->state == ST_DEAD) {
+		free(k);
+		return;
+	}
+	if (!addrs) {
+		snprintf(k->reason, sizeof(k->reason), "cannot resolve %s: "
+			 "%s", k->req.host, error);
+		conn_reply(r, k, 502, "Bad Gateway", k->reason,
+			   "unresolved");
+		return;
+	}
+	k->addrs = *addrs;
+	k->addr_i = 0;
+	if (check_addrs(r, k, false)) {
+		refuse(r, k);
+		return;
+	}
+	connect_next(r, k);
+}
+
+/**
+ * route() - Send the parsed request on its way
+ * @r:		Relay
+ * @k:		Connection with k->req parsed
+ */
+static void route(struct ab_relay *r, struct conn *k)
+{
+	char key[300];
+
+	if (!r->cfg.builtin) {
+		snprintf(key, sizeof(key), "upstream");
+	} else {
+		if (ab_egress_name(r->cfg.egress, k->req.host, k->req.port,
+				   k->reason, sizeof(k->reason))) {
+			refuse(r, k);
+			return;
+		}
+		snprintf(key, sizeof(key), "%s:%u", k->req.host, k->req.port);
+	}
+	if (k->ufd >= 0 && k->req.kind == AB_REQ_ABSOLUTE &&
+	    !strcmp(key, k->ukey) && idle_alive(k->ufd)) {
+		set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
+		begin(r, k);
+		return;
+	}
+	close_upstream(k);
+	k->addr_text[0] = '\0';
+	if (!r->cfg.builtin) {
+		connect_next(r, k);
+		return;
+	}
+	/* an IP literal is its own address; names are looked up */
+	{
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&k->addrs.a[0];
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)
+					  &k->addrs.a[0];
+
+		memset(&k->addrs, 0, sizeof(k->addrs));
+		k->addr_i = 0;
+		if (inet_pton(AF_INET, k->req.host, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons(k->req.port);
+			k->addrs.len[0] = sizeof(*s4);
+			k->addrs.n = 1;
+		} else if (inet_pton(AF_INET6, k->req.host,
+				     &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(k->req.port);
+			k->addrs.len[0] = sizeof(*s6);
+			k->addrs.n = 1;
+		}
+	}
+	if (k->addrs.n) {
+		if (check_addrs(r, k, true)) {
+			refuse(r, k);
+			return;
+		}
+		connect_next(r, k);
+		return;
+	}
+	k->state = ST_RESOLVE;
+	set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
+	timer_remove(r, k);
+	k->dns_pending = true;
+	ab_resolver_lookup(r->res, k->req.host, k->req.port, on_resolved, k);
+}
+
+/**
+ * conn_head() - Parse what the client sent as a request head
  * @r:		Relay
  * @k:		Connection in HEAD state
  */
-static void conn_read_head(struct ab_relay *r, struct conn *k)
+static void conn_head(struct ab_relay *r, struct conn *k)
 {
-	struct ab_req req;
-	ssize_t n;
+	struct ab_req *q = &k->req;
+	bool v6;
 
-	n = recv(k->cfd, k->head + k->head_len, AB_HEAD_MAX - k->head_len,
-		 MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_close(r, k, "client-closed", n < 0);
-		return;
-	}
-	k->head_len += (size_t)n;
-
-	switch (ab_http_parse_head(k->head, k->head_len, &req)) {
+	switch (ab_http_parse_head(k->cin, k->cin_len, q)) {
 	case AB_HEAD_INCOMPLETE:
 		return;
 	case AB_HEAD_TOO_LARGE:
+		k->t_req = ab_now_us();
 		conn_reply(r, k, 431, "Request Header Fields Too Large",
-			   req.reason, "bad-request");
+			   q->reason, "bad-request");
 		return;
 	case AB_HEAD_BAD:
-		conn_reply(r, k, 400, "Bad Request", req.reason,
+		k->t_req = ab_now_us();
+		conn_reply(r, k, 400, "Bad Request", q->reason,
 			   "bad-request");
 		return;
 	case AB_HEAD_OK:
 		break;
 	}
-	if (req.kind == AB_REQ_CONNECT)
+	v6 = strchr(q->host, ':') != NULL;
+	if (q->kind == AB_REQ_CONNECT)
 		snprintf(k->target, sizeof(k->target), "CONNECT %s%s%s:%u",
-			 strchr(req.host, ':') ? "[" : "", req.host,
-			 strchr(req.host, ':') ? "]" : "", req.port);
+			 v6 ? "[" : "", q->host, v6 ? "]" : "", q->port);
 	else
-		snprintf(k->target, sizeof(k->target), "%s %s://%s%s%s:%u",
-			 req.method, req.scheme,
-			 strchr(req.host, ':') ? "[" : "", req.host,
-			 strchr(req.host, ':') ? "]" : "", req.port);
+		snprintf(k->target, sizeof(k->target), "%s %.*s", q->method,
+			 (int)(q->target_len < 280 ? q->target_len : 280),
+			 k->cin + q->target_off);
+	k->t_req = ab_now_us();
+	k->up0 = k->up;
+	k->down0 = k->down;
+	k->status = 0;
+	k->result = NULL;
+	k->reason[0] = '\0';
+	k->resp_started = false;
+	k->req_open = true;
 	timer_remove(r, k);
-	conn_connect(r, k);
+	route(r, k);
+}
+
+static void read_head(struct ab_relay *r, struct conn *k)
+{
+	ssize_t n = recv(k->cfd, k->cin + k->cin_len, CIN_SIZE - k->cin_len,
+			 MSG_DONTWAIT);
+
+	if (n < 0 && again(errno))
+		return;
+	if (n <= 0) {
+		conn_close(r, k, "client-closed", n < 0);
+		return;
+	}
+	k->cin_len += (size_t)n;
+	conn_head(r, k);
 }
 
 static void conn_event(struct ab_relay *r, struct conn *k, bool upstream,
@@ -539,44 +1277,41 @@ static void conn_event(struct ab_relay *r, struct conn *k, bool upstream,
 
 	switch (k->state) {
 	case ST_HEAD:
-		conn_read_head(r, k);
+		if (upstream)	/* the idle upstream closed or talked */
+			close_upstream(k);
+		else
+			read_head(r, k);
 		return;
+	case ST_RESOLVE:
 	case ST_CONNECTING:
-		if (upstream)
-			conn_connected(r, k);
-		return;
-	case ST_SENDHEAD:
-		if (upstream)
-			conn_send_head(r, k);
+	case ST_SEND:
+		if (!upstream) {
+			if (err)
+				conn_close(r, k, "client-reset", true);
+			return;
+		}
+		if (k->state == ST_CONNECTING)
+			connected(r, k);
+		else if (k->state == ST_SEND)
+			send_out(r, k);
 		return;
 	case ST_SPLICE:
-		break;
+		splice_event(r, k, upstream, ev);
+		return;
+	case ST_MSG:
+		msg_event(r, k, upstream, ev);
+		return;
 	case ST_DEAD:
 		return;
 	}
-
-	if (upstream && !k->status && r->cfg.verbose && (ev & EPOLLIN))
-		peek_status(k);
-	/* IN on a side feeds one flow, OUT drains the other */
-	if ((ev & EPOLLIN) || err) {
-		if (flow_pump(r, upstream ? &k->u2c : &k->c2u)) {
-			conn_close(r, k, "reset", true);
-			return;
-		}
-	}
-	if ((ev & EPOLLOUT) || err) {
-		if (flow_pump(r, upstream ? &k->c2u : &k->u2c)) {
-			conn_close(r, k, "reset", true);
-			return;
-		}
-	}
-	conn_update(r, k);
 }
 
 static void relay_accept(struct ab_relay *r)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct epoll_event ev = { .events = EPOLLIN };
+		struct sockaddr_in peer;
+		socklen_t plen = sizeof(peer);
 		struct conn *k;
 		int fd, one = 1;
 
@@ -587,36 +1322,45 @@ static void relay_accept(struct ab_relay *r)
 			r->listening = false;
 			return;
 		}
-		fd = accept4(r->cfg.listener, NULL, NULL,
+		fd = accept4(r->cfg.listener, (struct sockaddr *)&peer, &plen,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;	/* EAGAIN, or a transient error: retry later */
 		k = calloc(1, sizeof(*k));
-		if (k)
-			k->head = malloc(AB_HEAD_MAX);
-		if (!k || !k->head) {
+		if (k) {
+			k->cin = malloc(CIN_SIZE);
+			k->out = malloc(OUT_SIZE);
+		}
+		if (!k || !k->cin || !k->out) {
 			if (k)
-				free(k);
+				free_bufs(k);
+			free(k);
 			close(fd);
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		k->relay = r;
 		k->ctag = (struct tag){ T_CLIENT, k };
 		k->utag = (struct tag){ T_UPSTREAM, k };
 		k->cfd = fd;
 		k->ufd = -1;
 		k->c2u.pipe_r = k->c2u.pipe_w = -1;
 		k->u2c.pipe_r = k->u2c.pipe_w = -1;
-		k->t_start = ab_now_us();
+		k->t_start = k->t_req = ab_now_us();
 		k->state = ST_HEAD;
 		k->cev = EPOLLIN;
 		ev.data.ptr = &k->ctag;
 		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-			free(k->head);
+			free_bufs(k);
 			free(k);
 			close(fd);
 			return;
 		}
+		/* who is connecting: asked now, while the process is there */
+		if (r->cfg.audit && plen >= sizeof(peer) &&
+		    peer.sin_family == AF_INET)
+			ab_peer_owner(r->cfg.sandbox_pid, ntohs(peer.sin_port),
+				      r->proxy_port, &k->who);
 		r->n_conns++;
 		TAILQ_INSERT_TAIL(&r->all_q, k, link);
 		timer_add(r, k, HEAD_TIMEOUT_US);
@@ -633,25 +1377,35 @@ static int relay_timeouts(struct ab_relay *r)
 {
 	uint64_t now = ab_now_us(), next = UINT64_MAX;
 	struct conn *k;
+	int ms;
 
-	while ((k = TAILQ_FIRST(&r->head_q)) && k->deadline <= now)
-		conn_reply(r, k, 408, "Request Timeout",
-			   "no complete request head in time", "head-timeout");
+	while ((k = TAILQ_FIRST(&r->head_q)) && k->deadline <= now) {
+		if (k->n_reqs && !k->cin_len)	/* idle keep-alive */
+			conn_close(r, k, NULL, false);
+		else
+			conn_reply(r, k, 408, "Request Timeout",
+				   "no complete request head in time",
+				   "head-timeout");
+	}
 	while ((k = TAILQ_FIRST(&r->connect_q)) && k->deadline <= now) {
-		char why[400];
-
-		snprintf(why, sizeof(why), "upstream proxy %s did not answer "
-			 "in time", r->cfg.up_name);
-		conn_reply(r, k, 504, "Gateway Timeout", why,
+		snprintf(k->reason, sizeof(k->reason), "%s did not answer in "
+			 "time", r->cfg.builtin ? k->req.host :
+			 r->cfg.up_name);
+		conn_reply(r, k, 504, "Gateway Timeout", k->reason,
 			   "upstream-timeout");
 	}
 	if ((k = TAILQ_FIRST(&r->head_q)))
 		next = k->deadline;
 	if ((k = TAILQ_FIRST(&r->connect_q)) && k->deadline < next)
 		next = k->deadline;
-	if (next == UINT64_MAX)
-		return -1;
-	return (int)((next - now) / 1000 + 1);
+	ms = next == UINT64_MAX ? -1 : (int)((next - now) / 1000 + 1);
+	if (r->res) {
+		int dms = ab_resolver_timeout_ms(r->res);
+
+		if (dms >= 0 && (ms < 0 || dms < ms))
+			ms = dms;
+	}
+	return ms;
 }
 
 static void reap_dead(struct ab_relay *r)
@@ -676,6 +1430,8 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct ab_relay *r = calloc(1, sizeof(*r));
+	struct sockaddr_in me;
+	socklen_t mlen = sizeof(me);
 	int p[2];
 
 	if (!r) {
@@ -697,11 +1453,24 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 	ev.data.ptr = &r->ltag;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, cfg->listener, &ev)) {
 		ab_fail(e, errno, "relay: epoll_ctl listener");
-		close(r->epfd);
-		free(r);
-		return NULL;
+		goto fail;
 	}
 	r->listening = true;
+	if (!getsockname(cfg->listener, (struct sockaddr *)&me, &mlen))
+		r->proxy_port = ntohs(me.sin_port);
+	if (cfg->builtin) {
+		r->res = ab_resolver_new(e);
+		if (!r->res)
+			goto fail;
+		r->rtag = (struct tag){ T_RESOLVER, NULL };
+		ev.data.ptr = &r->rtag;
+		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, ab_resolver_fd(r->res),
+			      &ev)) {
+			ab_fail(e, errno, "relay: epoll_ctl resolver");
+			ab_resolver_free(r->res);
+			goto fail;
+		}
+	}
 
 	r->pipe_cap = 65536;
 	if (!pipe2(p, O_CLOEXEC)) {
@@ -713,6 +1482,10 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 		close(p[1]);
 	}
 	return r;
+fail:
+	close(r->epfd);
+	free(r);
+	return NULL;
 }
 
 /**
@@ -763,12 +1536,17 @@ int ab_relay_run(struct ab_relay *r, struct ab_err *e)
 				continue;
 			return ab_fail(e, errno, "relay: epoll_wait");
 		}
+		if (r->res && (n == 0 || ab_resolver_timeout_ms(r->res) == 1))
+			ab_resolver_process(r->res);
 		for (int i = 0; i < n; i++) {
 			struct tag *t = evs[i].data.ptr;
 
 			switch (t->kind) {
 			case T_LISTENER:
 				relay_accept(r);
+				break;
+			case T_RESOLVER:
+				ab_resolver_process(r->res);
 				break;
 			case T_WATCH: {
 				struct watch *w = t->ptr;
@@ -801,6 +1579,8 @@ void ab_relay_free(struct ab_relay *r)
 		return;
 	while ((k = TAILQ_FIRST(&r->all_q)))
 		conn_close(r, k, "sandbox-ended", true);
+	/* pending lookups end here; their callbacks free what they hold */
+	ab_resolver_free(r->res);
 	reap_dead(r);
 	close(r->epfd);
 	close(r->cfg.listener);

@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,7 +38,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "init.h"
+#include "policy.h"
 #include "relay.h"
 #include "sandbox.h"
 #include "sync.h"
@@ -50,7 +53,8 @@
 
 struct supervisor {
 	const struct ab_config *c;
-	char session[24];
+	const char *session;
+	char extra[1024];		/* lines added to heads sent upstream */
 	char up_name[300];		/* "HOST:PORT" */
 	struct addrinfo *ai;		/* upstream addresses */
 	struct addrinfo *ai_cur;	/* the one being probed */
@@ -87,8 +91,32 @@ static int sup_prepare(struct supervisor *s, struct ab_err *e)
 		if (fcntl(s->c->pass_fds[i], F_GETFD) < 0)
 			return ab_fail(e, errno, "--pass-fd %d",
 				       s->c->pass_fds[i]);
-	ab_session_id(s->session, sizeof(s->session));
+	s->session = s->c->session;
 	return 0;
+}
+
+/**
+ * sup_identity() - The lines the relay adds to every head it sends upstream
+ * @s:		Supervisor
+ *
+ * The identity field names session, user and profile, so that the proxy's
+ * log ties each request to a session; Proxy-Authorization carries the
+ * credentials the sandbox never sees.
+ */
+static void sup_identity(struct supervisor *s)
+{
+	const struct ab_config *c = s->c;
+	struct passwd *pw = getpwuid(getuid());
+	int n;
+
+	n = snprintf(s->extra, sizeof(s->extra), "%s: session=%s; user=%s; "
+		     "profile=%s\r\n", c->identity, s->session,
+		     pw ? pw->pw_name : "?",
+		     c->profile_name && *c->profile_name ? c->profile_name :
+							   "none");
+	if (n > 0 && (size_t)n < sizeof(s->extra) && c->proxy_auth[0])
+		snprintf(s->extra + n, sizeof(s->extra) - (size_t)n,
+			 "Proxy-Authorization: %s\r\n", c->proxy_auth);
 }
 
 static int sup_resolve(struct supervisor *s, struct ab_err *e)
@@ -99,6 +127,10 @@ static int sup_resolve(struct supervisor *s, struct ab_err *e)
 	char port[8];
 	int rc;
 
+	if (u->builtin) {
+		snprintf(s->up_name, sizeof(s->up_name), "builtin");
+		return 0;
+	}
 	snprintf(s->up_name, sizeof(s->up_name), "%s%s%s:%u",
 		 strchr(u->host, ':') ? "[" : "", u->host,
 		 strchr(u->host, ':') ? "]" : "", u->port);
@@ -138,6 +170,8 @@ static void probe_connect(struct supervisor *s)
 
 static void sup_probe_start(struct supervisor *s)
 {
+	if (s->c->upstream.builtin)
+		return;
 	s->ai_cur = s->ai;
 	probe_connect(s);	/* a failure is reported by sup_probe_finish */
 }
@@ -146,6 +180,8 @@ static int sup_probe_finish(struct supervisor *s, struct ab_err *e)
 {
 	int err = 0;
 
+	if (s->c->upstream.builtin)
+		return 0;
 	for (;;) {
 		struct pollfd p = { .fd = s->probe_fd, .events = POLLOUT };
 		socklen_t len = sizeof(err);
@@ -267,16 +303,24 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 {
 	struct ab_relay_cfg rc = {
 		.listener = s->listener,
+		.builtin = s->c->upstream.builtin,
+		.egress = s->c->egress,
 		.up_name = s->up_name,
 		.warm_fd = s->probe_fd,
+		.identity = s->c->identity,
+		.extra = s->extra,
+		.audit = s->c->audit,
+		.sandbox_pid = s->init,
 		.max_conns = s->c->max_conns,
 		.verbose = s->c->verbose,
 	};
 	struct ab_relay *r;
 	int ret;
 
-	memcpy(&rc.up, s->ai_cur->ai_addr, s->ai_cur->ai_addrlen);
-	rc.up_len = s->ai_cur->ai_addrlen;
+	if (!rc.builtin) {
+		memcpy(&rc.up, s->ai_cur->ai_addr, s->ai_cur->ai_addrlen);
+		rc.up_len = s->ai_cur->ai_addrlen;
+	}
 	r = ab_relay_new(&rc, e);
 	if (!r)
 		return -1;
@@ -316,13 +360,19 @@ int ab_sandbox_run(const struct ab_config *c)
 		.listener = -1, .init = -1, .exit_code = AB_EXIT_SETUP,
 	};
 	struct ab_err e = { 0 };
+	uint64_t t0 = ab_now_us();
+	char why[AB_ERR_MSG + AB_ERR_HINT + 16] = "";
 
 	if (sup_prepare(&s, &e) || sup_resolve(&s, &e))
 		goto fail;
+	sup_identity(&s);
 	sup_probe_start(&s);
 	if (sup_clone(&s, &e) || sup_map(&s, &e) ||
-	    sup_take_listener(&s, &e) || sup_probe_finish(&s, &e) ||
-	    sup_go(&s, &e))
+	    sup_take_listener(&s, &e) || sup_probe_finish(&s, &e))
+		goto fail;
+	ab_audit_session(c->audit, true, c->argv, c->policy ?
+			 c->policy->cwd : NULL, 0, 0, NULL);
+	if (sup_go(&s, &e))
 		goto fail;
 	if (c->verbose > 1)
 		ab_warn("session %s: upstream %s, command %s", s.session,
@@ -335,6 +385,7 @@ int ab_sandbox_run(const struct ab_config *c)
 
 fail:
 	ab_err_print(&e);
+	ab_err_format(&e, why, sizeof(why));
 	if (s.init > 0) {
 		int status;
 
@@ -344,6 +395,8 @@ fail:
 	}
 	s.exit_code = AB_EXIT_SETUP;
 out:
+	ab_audit_session(c->audit, false, c->argv, NULL, s.exit_code,
+			 ab_now_us() - t0, why[0] ? why : NULL);
 	if (s.ai)
 		freeaddrinfo(s.ai);
 	if (s.probe_fd >= 0)

@@ -6,6 +6,9 @@ Binds 127.0.0.1 on a free port, writes the port to PORTFILE, serves:
   /hello        "hello from origin"
   /bytes/N      N bytes (streamed, for throughput tests)
   /echo-headers the request head it received, as the body
+  /chunked      a body in three chunks (Transfer-Encoding: chunked)
+  POST /echo-body  "got N bytes: " and the first 64 (Content-Length or
+                chunked request bodies)
 Runs until killed.  Traffic: loopback only.
 """
 import http.server
@@ -46,8 +49,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+        elif path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (b"one ", b"two ", b"three\n"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
         else:
             self.send_error(404)
+
+    def do_POST(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = b""
+            for _ in range(100000):
+                n = int(self.rfile.readline().split(b";")[0], 16)
+                if n == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                data += self.rfile.read(n)
+                self.rfile.readline()
+        else:
+            data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"got %d bytes: " % len(data) + data[:64]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 def main():

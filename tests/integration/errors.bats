@@ -12,10 +12,19 @@ load helpers
 	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
 }
 
-@test "no upstream configured: 125 with a hint" {
+@test "no upstream configured: the built-in proxy serves the sandbox" {
 	run env -u http_proxy -u HTTP_PROXY -u https_proxy -u HTTPS_PROXY "$AGENTBOX" -- true
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	tail -1 "$AUDIT_LOG" | grep -q '"upstream":"builtin"'
+}
+
+@test "an audit log that cannot be written: 125, command not run" {
+	touch "$BATS_TEST_TMPDIR/file"
+	run env XDG_STATE_HOME="$BATS_TEST_TMPDIR/file" "$AGENTBOX" -- touch "$BATS_TEST_TMPDIR/ran"
 	[ "$status" -eq 125 ]
-	[ "$output" = "agentbox: upstream proxy: none given; hint: pass --upstream http://HOST:PORT, set HTTPS_PROXY, or give a profile an upstream" ]
+	[ "$output" = "agentbox: audit log: mkdir $BATS_TEST_TMPDIR/file/agentbox: Not a directory" ]
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
 }
 
 @test "unresolvable upstream name: 125" {

@@ -28,7 +28,7 @@ print(urllib.request.urlopen('http://$ORIGIN/hello', timeout=20).read().decode()
 
 @test "-v counts the request head in the bytes sent up" {
 	run ab -v -- curl -sS -m 20 -o /dev/null "http://$ORIGIN/hello"
-	[[ "$output" =~ "GET http://$ORIGIN status=200 up="[1-9][0-9]*" down="[1-9] ]]
+	[[ "$output" =~ "GET http://$ORIGIN/hello status=200 up="[1-9][0-9]*" down="[1-9] ]]
 }
 
 @test "a 4 MiB download arrives whole" {

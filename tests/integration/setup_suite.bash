@@ -46,6 +46,10 @@ setup_suite() {
 	FIX=$(mktemp -d /tmp/agentbox-fixture.XXXXXX) || return 1
 	export FIX
 	chmod 755 "$FIX"
+	# agentbox's audit log goes here, not to the home of the test user
+	export XDG_STATE_HOME="$BATS_SUITE_TMPDIR/state"
+	export AUDIT_LOG="$XDG_STATE_HOME/agentbox/audit.jsonl"
+	mkdir -p "$XDG_STATE_HOME"
 
 	# System configurations for the profile tests (root-owned when root
 	# made the tree: run-all does, as it copies it for the other user)
@@ -101,7 +105,10 @@ while time.time() - t < 3600:
 	cat >"$FIX/squid.conf" <<CONF
 http_port 127.0.0.1:$SQUID_PORT
 pid_filename $FIX/squid.pid
-access_log stdio:$SQUID_LOG squid
+include $TESTS_DIR/../contrib/squid-agentbox.conf
+access_log stdio:$SQUID_LOG agentbox
+logformat abauth %ru %{Proxy-Authorization}>h
+access_log stdio:$FIX/auth.log abauth
 cache_log $FIX/cache.log
 cache_store_log none
 cache deny all
@@ -120,9 +127,22 @@ http_access deny all
 CONF
 	# The origins' name, known to Squid only (never to DNS)
 	printf '127.0.0.1 origin.test\n' >"$FIX/hosts"
+	# ... and to the built-in proxy's resolver (CARES_HOSTS: test builds
+	# only), with names that resolve where nothing may go
+	cat >"$FIX/cares-hosts" <<HOSTS
+127.0.0.1 localhost
+127.0.0.1 origin.test other.test www.evil.test
+127.0.0.1 rebind.test
+10.1.2.3 private.test
+169.254.169.254 metadata.test
+::1 loopback6.test
+HOSTS
+	chmod 644 "$FIX/cares-hosts"
+	export CARES_HOSTS="$FIX/cares-hosts"
 	export ORIGIN="origin.test:$ORIGIN_PORT" TLS_ORIGIN="origin.test:$TLS_PORT"
-	touch "$SQUID_LOG" "$FIX/cache.log"
-	[ "$user" = proxy ] && chown proxy "$SQUID_LOG" "$FIX/cache.log" "$FIX"
+	export SQUID_AUTH_LOG="$FIX/auth.log"
+	touch "$SQUID_LOG" "$FIX/cache.log" "$SQUID_AUTH_LOG"
+	[ "$user" = proxy ] && chown proxy "$SQUID_LOG" "$FIX/cache.log" "$SQUID_AUTH_LOG" "$FIX"
 	# Its own service name: shared memory segments are named after it
 	squid -N -n "abtest$SQUID_PORT" -f "$FIX/squid.conf" >"$FIX/squid.out" 2>&1 &
 	echo $! >"$FIX/squid.runpid"

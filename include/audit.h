@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* audit.h - the audit log: one JSON object per line, ECS field names.
+ *
+ * The supervisor writes it; the sandbox can neither see nor touch it (the
+ * file's directory is hidden inside, see policy.c).  Sinks: a file, syslog
+ * (LOG_AUTHPRIV), both, or none.
+ */
+#ifndef AB_AUDIT_H
+#define AB_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+struct ab_audit;
+
+struct ab_audit_cfg {
+	const char *path;		/* file sink, or NULL */
+	bool syslog;			/* syslog sink */
+	const char *session;
+	const char *profile;		/* "" if none */
+	const char *upstream;		/* "builtin" or "HOST:PORT" */
+};
+
+/* Who did something inside the sandbox (pid 0: not known) */
+struct ab_actor {
+	pid_t pid;
+	char name[32];			/* comm */
+	char exe[256];
+};
+
+/* One request through the relay, or one refusal */
+struct ab_audit_req {
+	const char *action;		/* "http-request", "connect" */
+	bool allowed;			/* the relay let it through */
+	int status;			/* HTTP status the client got, 0 none */
+	const char *reason;		/* why refused or failed, or NULL */
+	const char *method;
+	const char *domain;		/* host as requested */
+	unsigned port;
+	const char *address;		/* what the relay connected to, or NULL */
+	const char *url;		/* absolute URL or host:port */
+	uint64_t bytes_up, bytes_down;
+	uint64_t duration_us;
+	const struct ab_actor *who;
+};
+
+struct ab_audit *ab_audit_open(const struct ab_audit_cfg *cfg,
+			       struct ab_err *e);
+void ab_audit_session(struct ab_audit *a, bool start, char *const argv[],
+		      const char *cwd, int exit_code, uint64_t duration_us,
+		      const char *reason);
+void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r);
+void ab_audit_socket(struct ab_audit *a, const struct ab_actor *who,
+		     int family, int type, int protocol, int nr);
+void ab_audit_close(struct ab_audit *a);
+int ab_audit_default_path(char *buf, size_t size);
+void ab_actor_fill(struct ab_actor *w, pid_t pid);
+
+#endif /* AB_AUDIT_H */

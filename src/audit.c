@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: MIT
+/* audit.c - the audit log, written with jansson.
+ *
+ * Each event is one JSON object on one line, with Elastic Common Schema
+ * field names (nested objects: {"event":{"action":...}}), so that Filebeat
+ * or the Elastic agent ingest it without a pipeline.  Events:
+ *
+ *   session-start   command line, cwd, profile, upstream
+ *   session-end     exit code, duration
+ *   http-request    one per request through the relay (absolute-form)
+ *   connect         one per CONNECT tunnel
+ *   socket-denied   a socket() the seccomp filter refused (user notification)
+ *
+ * Every event carries agentbox.session and agentbox.profile, user.name and,
+ * where known, the process inside the sandbox that caused it.
+ *
+ * The file is opened O_APPEND before the sandbox exists, and each line is
+ * one write(2): lines from concurrent sessions do not interleave.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "audit.h"
+#include "util.h"
+
+#define ECS_VERSION	"8.11.0"
+
+struct ab_audit {
+	int fd;
+	bool syslog;
+	char session[32];
+	char profile[256];
+	char upstream[300];
+	char user[64];
+	uid_t uid;
+};
+
+/**
+ * ab_audit_default_path() - $XDG_STATE_HOME/agentbox/audit.jsonl
+ * @buf:	Result
+ * @size:	Its size
+ *
+ * Falls back to ~/.local/state when XDG_STATE_HOME is unset or relative.
+ *
+ * Return: 0, or -1 if there is no home directory to put it in
+ */
+int ab_audit_default_path(char *buf, size_t size)
+{
+	const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (x && x[0] == '/')
+		n = snprintf(buf, size, "%s/agentbox/audit.jsonl", x);
+	else if (home && home[0] == '/')
+		n = snprintf(buf, size, "%s/.local/state/agentbox/audit.jsonl",
+			     home);
+	else
+		return -1;
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* mkdir -p for the directory part of @path, mode 0700 for what we make */
+static int make_parents(const char *path, struct ab_err *e)
+{
+	char dir[PATH_MAX];
+	char *p;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			return ab_fail(e, errno, "audit log: mkdir %s", dir);
+		*p = '/';
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return ab_fail(e, errno, "audit log: mkdir %s", dir);
+	return 0;
+}
+
+/**
+ * ab_audit_open() - Open the sinks
+ * @cfg:	What to open
+ * @e:		Error
+ *
+ * Return: the log, or NULL with @e filled
+ */
+struct ab_audit *ab_audit_open(const struct ab_audit_cfg *cfg,
+			       struct ab_err *e)
+{
+	struct ab_audit *a = calloc(1, sizeof(*a));
+	struct passwd *pw;
+
+	if (!a) {
+		ab_fail(e, ENOMEM, "audit log");
+		return NULL;
+	}
+	a->fd = -1;
+	if (cfg->path) {
+		if (make_parents(cfg->path, e))
+			goto fail;
+		a->fd = open(cfg->path, O_WRONLY | O_APPEND | O_CREAT |
+			     O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (a->fd < 0) {
+			ab_fail(e, errno, "audit log %s: open", cfg->path);
+			goto fail;
+		}
+	}
+	if (cfg->syslog) {
+		openlog("agentbox", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+		a->syslog = true;
+	}
+	snprintf(a->session, sizeof(a->session), "%s", cfg->session);
+	snprintf(a->profile, sizeof(a->profile), "%s", cfg->profile);
+	snprintf(a->upstream, sizeof(a->upstream), "%s", cfg->upstream);
+	a->uid = getuid();
+	pw = getpwuid(a->uid);
+	snprintf(a->user, sizeof(a->user), "%s",
+		 pw ? pw->pw_name : "unknown");
+	return a;
+fail:
+	free(a);
+	return NULL;
+}
+
+static json_t *event_base(struct ab_audit *a, const char *action,
+			  const char *kind_type, const char *outcome)
+{
+	char ts[40];
+	struct timeval tv;
+	struct tm tm;
+	json_t *o;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ",
+		 (long)(tv.tv_usec / 1000));
+	o = json_pack("{s:s, s:{s:s}, s:{s:s, s:s, s:[s], s:[s], s:s}, "
+		      "s:{s:s, s:s}, s:{s:s, s:s, s:s}}",
+		      "@timestamp", ts,
+		      "ecs", "version", ECS_VERSION,
+		      "event", "kind", "event", "action", action,
+		      "category", "network", "type", kind_type,
+		      "outcome", outcome,
+		      "user", "name", a->user, "id", "",
+		      "agentbox", "session", a->session, "profile",
+		      a->profile, "upstream", a->upstream);
+	if (o) {
+		char uid[16];
+
+		snprintf(uid, sizeof(uid), "%u", (unsigned)a->uid);
+		json_object_set_new(json_object_get(o, "user"), "id",
+				    json_string(uid));
+	}
+	return o;
+}
+
+static void add_actor(json_t *o, const struct ab_actor *w)
+{
+	json_t *p;
+
+	if (!w || !w->pid)
+		return;
+	p = json_pack("{s:I}", "pid", (json_int_t)w->pid);
+	if (!p)
+		return;
+	if (w->name[0])
+		json_object_set_new(p, "name", json_string(w->name));
+	if (w->exe[0])
+		json_object_set_new(p, "executable", json_string(w->exe));
+	json_object_set_new(o, "process", p);
+}
+
+static void emit(struct ab_audit *a, json_t *o)
+{
+	char *s;
+	size_t len;
+
+	if (!o)
+		return;
+	/* JSON_ENSURE_ASCII: a name from the sandbox cannot smuggle
+	 * bytes that a terminal or a log shipper would interpret */
+	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (!s)
+		return;
+	len = strlen(s);
+	if (a->syslog)
+		syslog(LOG_INFO, "%s", s);
+	if (a->fd >= 0) {
+		s[len] = '\n';	/* json_dumps gave us len + 1 bytes */
+		(void)!write(a->fd, s, len + 1);
+	}
+	free(s);
+}
+
+/**
+ * ab_audit_session() - Log the start or the end of the session
+ * @a:		Log, may be NULL
+ * @start:	Start (else end)
+ * @argv:	The command (start)
+ * @cwd:	Its working directory (start)
+ * @exit_code:	What agentbox exits with (end)
+ * @duration_us: How long the session ran (end)
+ * @reason:	Why it failed to start (end), or NULL
+ */
+void ab_audit_session(struct ab_audit *a, bool start, char *const argv[],
+		      const char *cwd, int exit_code, uint64_t duration_us,
+		      const char *reason)
+{
+	json_t *o;
+
+	if (!a)
+		return;
+	o = event_base(a, start ? "session-start" : "session-end",
+		       start ? "start" : "end",
+		       start || !exit_code ? "success" : "failure");
+	if (!o)
+		return;
+	json_array_set_new(json_object_get(json_object_get(o, "event"),
+					   "category"), 0,
+			   json_string("process"));
+	if (start) {
+		json_t *args = json_array();
+		char cmd[4096] = "";
+		size_t len = 0;
+
+		for (unsigned i = 0; argv && argv[i]; i++) {
+			int n;
+
+			json_array_append_new(args, json_string(argv[i]));
+			n = snprintf(cmd + len, sizeof(cmd) - len, "%s%s",
+				     i ? " " : "", argv[i]);
+			if (n > 0 && (size_t)n < sizeof(cmd) - len)
+				len += (size_t)n;
+		}
+		json_object_set_new(o, "process",
+				    json_pack("{s:o, s:s, s:s, s:I}",
+					      "args", args,
+					      "command_line", cmd,
+					      "working_directory",
+					      cwd ? cwd : "",
+					      "pid", (json_int_t)getpid()));
+	} else {
+		json_object_set_new(o, "process",
+				    json_pack("{s:i}", "exit_code",
+					      exit_code));
+		if (argv && argv[0])
+			json_object_set_new(json_object_get(o, "process"),
+					    "name", json_string(argv[0]));
+		if (reason)
+			json_object_set_new(json_object_get(o, "event"),
+					    "reason", json_string(reason));
+		json_object_set_new(json_object_get(o, "event"), "duration",
+				    json_integer((json_int_t)duration_us *
+						 1000));
+	}
+	emit(a, o);
+}
+
+/**
+ * ab_audit_request() - Log one request or refusal
+ * @a:		Log, may be NULL
+ * @r:		What happened
+ */
+void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r)
+{
+	json_t *o, *ev, *dst, *http;
+
+	if (!a)
+		return;
+	o = event_base(a, r->action, r->allowed ? "allowed" : "denied",
+		       r->allowed && r->status < 400 ? "success" : "failure");
+	if (!o)
+		return;
+	ev = json_object_get(o, "event");
+	json_object_set_new(ev, "duration",
+			    json_integer((json_int_t)r->duration_us * 1000));
+	if (r->reason)
+		json_object_set_new(ev, "reason", json_string(r->reason));
+	dst = json_pack("{s:s, s:i}", "domain", r->domain ? r->domain : "",
+			"port", (int)r->port);
+	if (dst && r->address)
+		json_object_set_new(dst, "ip", json_string(r->address));
+	if (dst)
+		json_object_set_new(dst, "bytes",
+				    json_integer((json_int_t)r->bytes_up));
+	json_object_set_new(o, "destination", dst);
+	json_object_set_new(o, "source",
+			    json_pack("{s:I}", "bytes",
+				      (json_int_t)r->bytes_down));
+	if (r->url)
+		json_object_set_new(o, "url", json_pack("{s:s}", "original",
+							r->url));
+	http = json_pack("{s:{s:s}}", "request", "method",
+			 r->method ? r->method : "");
+	if (http && r->status)
+		json_object_set_new(http, "response",
+				    json_pack("{s:i}", "status_code",
+					      r->status));
+	json_object_set_new(o, "http", http);
+	json_object_set_new(o, "network", json_pack("{s:s, s:s}",
+						    "transport", "tcp",
+						    "protocol", "http"));
+	if (r->reason && !r->allowed)
+		json_object_set_new(json_object_get(o, "agentbox"), "rule",
+				    json_string(r->reason));
+	add_actor(o, r->who);
+	emit(a, o);
+}
+
+static const char *family_name(int f)
+{
+	switch (f) {
+	case AF_INET: return "AF_INET";
+	case AF_INET6: return "AF_INET6";
+	case AF_UNIX: return "AF_UNIX";
+	case AF_NETLINK: return "AF_NETLINK";
+	case AF_PACKET: return "AF_PACKET";
+	case AF_VSOCK: return "AF_VSOCK";
+	case AF_BLUETOOTH: return "AF_BLUETOOTH";
+	case AF_ALG: return "AF_ALG";
+	case AF_XDP: return "AF_XDP";
+	default: return NULL;
+	}
+}
+
+static const char *type_name(int t)
+{
+	switch (t & 0xf) {
+	case SOCK_STREAM: return "SOCK_STREAM";
+	case SOCK_DGRAM: return "SOCK_DGRAM";
+	case SOCK_RAW: return "SOCK_RAW";
+	case SOCK_SEQPACKET: return "SOCK_SEQPACKET";
+	case SOCK_RDM: return "SOCK_RDM";
+	case SOCK_PACKET: return "SOCK_PACKET";
+	default: return NULL;
+	}
+}
+
+/**
+ * ab_audit_socket() - Log a socket() or socketpair() seccomp refused
+ * @a:		Log, may be NULL
+ * @who:	The caller
+ * @family:	Its arguments
+ * @type:
+ * @protocol:
+ * @nr:		The syscall number
+ */
+void ab_audit_socket(struct ab_audit *a, const struct ab_actor *who,
+		     int family, int type, int protocol, int nr)
+{
+	const char *fn = family_name(family), *tn = type_name(type);
+	char fbuf[16], tbuf[16], reason[160];
+	json_t *o;
+
+	if (!a)
+		return;
+	if (!fn) {
+		snprintf(fbuf, sizeof(fbuf), "%d", family);
+		fn = fbuf;
+	}
+	if (!tn) {
+		snprintf(tbuf, sizeof(tbuf), "%d", type & 0xf);
+		tn = tbuf;
+	}
+	snprintf(reason, sizeof(reason), "%s(%s, %s, %d) is refused by the "
+		 "seccomp filter", nr == SYS_socketpair ? "socketpair" : "socket", fn, tn,
+		 protocol);
+	o = event_base(a, "socket-denied", "denied", "failure");
+	if (!o)
+		return;
+	json_object_set_new(json_object_get(o, "event"), "reason",
+			    json_string(reason));
+	json_object_set_new(json_object_get(o, "agentbox"), "socket",
+			    json_pack("{s:s, s:s, s:i}", "family", fn,
+				      "type", tn, "protocol", protocol));
+	json_object_set_new(o, "network", json_pack("{s:s}", "transport",
+			    (type & 0xf) == SOCK_DGRAM ? "udp" :
+			    (type & 0xf) == SOCK_STREAM ? "tcp" : "other"));
+	add_actor(o, who);
+	emit(a, o);
+}
+
+/**
+ * ab_actor_fill() - Name a process: comm and executable
+ * @w:		Result
+ * @pid:	Process, in the supervisor's pid namespace
+ */
+void ab_actor_fill(struct ab_actor *w, pid_t pid)
+{
+	char path[64];
+	ssize_t n;
+
+	memset(w, 0, sizeof(*w));
+	w->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (ab_read_small_file(path, w->name, sizeof(w->name)) > 0)
+		w->name[strcspn(w->name, "\n")] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, w->exe, sizeof(w->exe) - 1);
+	w->exe[n > 0 ? n : 0] = '\0';
+}
+
+/**
+ * ab_audit_close() - Close the sinks and free
+ * @a:		Log, may be NULL
+ */
+void ab_audit_close(struct ab_audit *a)
+{
+	if (!a)
+		return;
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->syslog)
+		closelog();
+	free(a);
+}

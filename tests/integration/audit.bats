@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# The audit log (JSON lines, ECS names), identity and credentials on the way
+# to Squid, and "agentbox log".
+
+load helpers
+
+setup() {
+	export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+	LOG="$XDG_STATE_HOME/agentbox/audit.jsonl"
+}
+
+session_of() {	# the session id of the last session in the log
+	grep '"session-start"' "$LOG" | tail -1 | sed 's/.*"session":"\([0-9a-f]*\)".*/\1/'
+}
+
+@test "the audit log has the session's start and end: command, cwd, exit status" {
+	cd "$BATS_TEST_TMPDIR"
+	run ab -- sh -c 'exit 3'
+	[ "$status" -eq 3 ]
+	[ "$(wc -l <"$LOG")" -eq 2 ]
+	start=$(sed -n 1p "$LOG") end=$(sed -n 2p "$LOG")
+	[[ "$start" == *'"action":"session-start"'* ]]
+	[[ "$start" == *'"command_line":"sh -c exit 3"'* ]]
+	[[ "$start" == *"\"working_directory\":\"$(pwd -P)\""* ]]
+	[[ "$end" == *'"action":"session-end"'*'"outcome":"failure"'* ]]
+	[[ "$end" == *'"exit_code":3'* ]]
+	s=$(session_of)
+	[ -n "$s" ]
+	[ "$(grep -c "\"session\":\"$s\"" "$LOG")" -eq 2 ]
+}
+
+@test "every audit line is one JSON object with the ECS fields" {
+	run ab -- curl -sS -m 20 "http://$ORIGIN/hello"
+	[ "$status" -eq 0 ]
+	run /usr/bin/python3 -c "
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line); n += 1
+    for k in ('@timestamp',):
+        assert k in e, k
+    assert e['ecs']['version'] and e['event']['action'] and e['event']['outcome']
+    assert e['user']['name'] and e['agentbox']['session']
+    if e['event']['action'] == 'http-request':
+        assert e['destination']['domain'] == 'origin.test'
+        assert e['destination']['port'] == $ORIGIN_PORT
+        assert e['url']['original'] == 'GET http://$ORIGIN/hello'
+        assert e['http']['response']['status_code'] == 200
+        assert e['process']['name'] == 'curl' and e['process']['pid'] > 0
+        assert e['process']['executable'].endswith('/curl')
+        assert e['source']['bytes'] > 0 and e['destination']['bytes'] > 0
+print(n)" "$LOG"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" -eq 3 ]
+}
+
+@test "the audit log cannot be read, rewritten, or moved from inside" {
+	ab -- true	# the log exists
+	run ab -- sh -c "
+ls -A '$XDG_STATE_HOME/agentbox'
+cat '$LOG' && echo READ
+echo forged >>'$LOG' && echo APPENDED-SOMEWHERE
+mv '$XDG_STATE_HOME/agentbox' '$XDG_STATE_HOME/moved' && echo MOVED
+exit 0"
+	echo "$output"
+	[[ "$output" != *READ* ]]
+	[[ "$output" != *MOVED* ]]
+	[ -d "$XDG_STATE_HOME/agentbox" ]
+	[ ! -e "$XDG_STATE_HOME/moved" ]
+	! grep -q forged "$LOG"
+	[ "$(grep -c session-start "$LOG")" -eq 2 ]
+}
+
+@test "the identity header reaches Squid's log (contrib/squid-agentbox.conf)" {
+	run ab -- curl -sS -m 20 "http://$ORIGIN/hello"
+	[ "$status" -eq 0 ]
+	s=$(session_of)
+	squid_logged "GET http://$ORIGIN/hello .*\"session=$s; user=$(id -un); profile=none\""
+}
+
+@test "a forged identity header from the sandbox is replaced by ours" {
+	run ab -- curl -sS -m 20 -H "X-Agentbox-Session: session=forged" \
+		--cacert "$TEST_CA" "http://$ORIGIN/hello" "https://$TLS_ORIGIN/hello"
+	[ "$status" -eq 0 ]
+	s=$(session_of)
+	squid_logged "GET http://$ORIGIN/hello .*\"session=$s; "
+	squid_logged "CONNECT $TLS_ORIGIN .*\"session=$s; "
+	! grep -q 'session=forged' "$SQUID_LOG"
+}
+
+@test "every request on a keep-alive connection to Squid carries the identity" {
+	run ab -v -- curl -sS -m 20 "http://$ORIGIN/hello" "http://$ORIGIN/echo-headers"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	s=$(session_of)
+	squid_logged "GET http://$ORIGIN/hello .*\"session=$s; "
+	squid_logged "GET http://$ORIGIN/echo-headers .*\"session=$s; "
+	# and Squid does not pass it on to the origin
+	[[ "$output" != *X-Agentbox-Session* ]]
+	[ "$(grep -c '"action":"http-request"' "$LOG")" -eq 2 ]
+}
+
+@test "credentials: Squid gets them from the file; the sandbox never sees them" {
+	creds="$BATS_TEST_TMPDIR/creds"
+	printf 'agent:s3cr3t-pw\n' >"$creds"
+	chmod 600 "$creds"
+	b64=$(printf 'agent:s3cr3t-pw' | base64)
+	printf '[network]\ncredentials = %s\n' "$creds" >"$BATS_TEST_TMPDIR/p.conf"
+	run ab --profile "$BATS_TEST_TMPDIR/p.conf" -- sh -c "
+env; cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n'
+cat '$creds'
+curl -sS -m 20 -H 'Proxy-Authorization: Basic Zm9yZ2VkOmZvcmdlZA==' 'http://$ORIGIN/hello?creds'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hello from origin"* ]]
+	[[ "$output" != *s3cr3t* ]]
+	[[ "$output" != *"$b64"* ]]
+	# (Squid's log writes the space in the value as %20)
+	for ((i = 0; i < 40; i++)); do grep -q "Basic%20$b64" "$SQUID_AUTH_LOG" && break; sleep 0.05; done
+	grep -q "http://$ORIGIN/hello.* Basic%20$b64" "$SQUID_AUTH_LOG"
+	! grep -q Zm9yZ2VkOmZvcmdlZA "$SQUID_AUTH_LOG"
+}
+
+@test "credentials others can read are refused: 125, command not run" {
+	creds="$BATS_TEST_TMPDIR/creds"
+	printf 'agent:pw\n' >"$creds"
+	chmod 644 "$creds"
+	printf '[network]\ncredentials = %s\n' "$creds" >"$BATS_TEST_TMPDIR/p.conf"
+	run ab --profile "$BATS_TEST_TMPDIR/p.conf" -- touch "$BATS_TEST_TMPDIR/ran"
+	[ "$status" -eq 125 ]
+	[ "$output" = "agentbox: credentials $creds: must be a regular file of yours that only you can read: Operation not permitted; hint: chmod 600 $creds" ]
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+}
+
+@test "agentbox log: one line per event, filtered by session" {
+	ab -- curl -sS -m 20 -o /dev/null "http://$ORIGIN/hello"
+	s1=$(session_of)
+	ab -- true
+	run "$AGENTBOX" log
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 5 ]
+	[[ "${lines[0]}" == *"$s1  START  profile= upstream=127.0.0.1 cwd="*"cmd: curl -sS"* ]]
+	[[ "${lines[1]}" == *"$s1  ALLOW  curl["[0-9]*"] GET http://$ORIGIN/hello 200 up="* ]]
+	[[ "${lines[2]}" == *"$s1  END    exit=0 after "* ]]
+	run "$AGENTBOX" log -s "$s1"
+	[ "${#lines[@]}" -eq 3 ]
+	run "$AGENTBOX" log -n 1 --json
+	[ "${#lines[@]}" -eq 1 ]
+	/usr/bin/python3 -c 'import json,sys; assert json.loads(sys.argv[1])["event"]["action"] == "session-end"' "$output"
+}
+
+@test "agentbox log -f prints events as they are written" {
+	ab -- true
+	"$AGENTBOX" log -f >"$BATS_TEST_TMPDIR/follow" 2>&1 &
+	pid=$!
+	ab -- sh -c 'exit 7' || true
+	for ((i = 0; i < 100; i++)); do grep -q "exit=7" "$BATS_TEST_TMPDIR/follow" && break; sleep 0.05; done
+	kill "$pid"
+	wait "$pid" || true
+	grep -q "exit=7" "$BATS_TEST_TMPDIR/follow"
+}
+
+@test "agentbox log: a malformed line is named and skipped; control bytes are not printed" {
+	ab -- true
+	printf 'not json\n' >>"$LOG"
+	printf '{"event":{"action":"http-request","type":["denied"]},"url":{"original":"x\\u001b[2Jy"}}\n' >>"$LOG"
+	run "$AGENTBOX" log
+	echo "$output"
+	[[ "$output" == *"agentbox log: line 3: not a JSON object"* ]]
+	[[ "$output" == *"DENY"*"x?[2Jy"* ]]
+	[[ "$output" != *$'\e'* ]]
+}
