@@ -144,11 +144,13 @@ install: agentbox
 	install -m 0644 man/agentbox.profile.5 \
 	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
 	install -m 0644 $(PROFILES) $(DESTDIR)$(DATADIR)/agentbox/profiles/
+	install -m 0644 contrib/squid-agentbox.conf $(DESTDIR)$(DATADIR)/agentbox/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/agentbox $(DESTDIR)$(MANDIR)/man1/agentbox.1 \
 	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/agentbox/,$(PROFILES))
+	rm -f $(DESTDIR)$(DATADIR)/agentbox/squid-agentbox.conf
 	-rmdir $(DESTDIR)$(DATADIR)/agentbox/profiles $(DESTDIR)$(DATADIR)/agentbox
 
 # libFuzzer on the HTTP parsers (clang); FUZZ_TIME seconds from the corpus

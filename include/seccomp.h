@@ -8,7 +8,7 @@
 
 #include "err.h"
 
-int ab_seccomp_load(struct ab_err *e);
+int ab_seccomp_load(int *notify_fd, struct ab_err *e);
 int ab_seccomp_export(int fd, struct ab_err *e);
 
 #endif /* AB_SECCOMP_H */

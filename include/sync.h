@@ -8,6 +8,8 @@
  *   sup  -> MAPPED     setgroups, uid_map and gid_map are written
  *   init -> LISTENER   sandbox built and hardened; the proxy listener (in
  *                      the gateway netns) travels with it as SCM_RIGHTS
+ *   init -> NOTIFY     the seccomp filter's notification listener, which
+ *                      init then closes: only the supervisor holds it
  *   sup  -> GO         the upstream answered: start the command
  *
  * At any point init may send ERROR instead (errno, message, hint) and exit;
@@ -26,6 +28,7 @@ enum ab_msg_type {
 	AB_MSG_READY = 1,
 	AB_MSG_MAPPED,
 	AB_MSG_LISTENER,
+	AB_MSG_NOTIFY,
 	AB_MSG_GO,
 	AB_MSG_ERROR,
 };

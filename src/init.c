@@ -118,24 +118,28 @@ static int init_build(const struct ab_config *c, int *listener,
 	return ab_netns_setup(c, listener, e);
 }
 
-static int init_harden(struct ab_err *e)
+static int init_harden(int *notify_fd, struct ab_err *e)
 {
 	if (ab_caps_drop_all(e))
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return ab_fail(e, errno, "PR_SET_NO_NEW_PRIVS");
-	if (ab_seccomp_load(e))
+	if (ab_seccomp_load(notify_fd, e))
 		return -1;
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
 		return ab_fail(e, errno, "init: PR_SET_DUMPABLE");
 	return 0;
 }
 
-static int init_handover(int sync_fd, int listener, struct ab_err *e)
+static int init_handover(int sync_fd, int listener, int notify_fd,
+			 struct ab_err *e)
 {
 	int rc = ab_sync_send(sync_fd, AB_MSG_LISTENER, listener);
 
 	close(listener);
+	if (!rc)
+		rc = ab_sync_send(sync_fd, AB_MSG_NOTIFY, notify_fd);
+	close(notify_fd);	/* only the supervisor may hold it */
 	if (rc)
 		return ab_fail(e, errno, "init: send proxy listener");
 	return ab_sync_expect(sync_fd, AB_MSG_GO, NULL, "supervisor", e);
@@ -228,15 +232,15 @@ static void init_reap(pid_t cmd)
 void ab_init_main(const struct ab_config *c, int sync_fd, const char *session)
 {
 	struct ab_err e = { 0 };
-	int listener = -1;
+	int listener = -1, notify_fd = -1;
 	pid_t cmd;
 
 	if (init_attach(sync_fd, &e))
 		_exit(AB_EXIT_SETUP);
 	if (init_close_fds(c, sync_fd, &e) ||
 	    init_build(c, &listener, &e) ||
-	    init_harden(&e) ||
-	    init_handover(sync_fd, listener, &e))
+	    init_harden(&notify_fd, &e) ||
+	    init_handover(sync_fd, listener, notify_fd, &e))
 		init_fail(sync_fd, &e);
 	cmd = init_spawn(c, sync_fd, session, &e);
 	if (cmd < 0)

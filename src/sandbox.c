@@ -40,6 +40,7 @@
 
 #include "audit.h"
 #include "init.h"
+#include "notify.h"
 #include "policy.h"
 #include "relay.h"
 #include "sandbox.h"
@@ -63,6 +64,7 @@ struct supervisor {
 	int sigfd;
 	int sync_fd;
 	int listener;
+	int notify_fd;			/* seccomp user notifications */
 	pid_t init;
 	int exit_code;
 };
@@ -257,6 +259,12 @@ static int sup_take_listener(struct supervisor *s, struct ab_err *e)
 	}
 	if (s->listener < 0)
 		return ab_fail(e, EPROTO, "sync with init: no listener");
+	if (ab_sync_expect(s->sync_fd, AB_MSG_NOTIFY, &s->notify_fd, "init",
+			   e))
+		return -1;
+	if (s->notify_fd < 0)
+		return ab_fail(e, EPROTO, "sync with init: no seccomp "
+			       "listener");
 	return 0;
 }
 
@@ -299,6 +307,15 @@ static int on_signal(void *arg, uint32_t events)
 	return done;
 }
 
+/* notify fd callback: a socket() the filter refused */
+static int on_notify(void *arg, uint32_t events)
+{
+	struct supervisor *s = arg;
+
+	ab_notify_handle(s->notify_fd, s->c->audit, events);
+	return 0;
+}
+
 static int sup_relay(struct supervisor *s, struct ab_err *e)
 {
 	struct ab_relay_cfg rc = {
@@ -326,6 +343,8 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 		return -1;
 	s->listener = s->probe_fd = -1;	/* the relay owns them now */
 	ret = ab_relay_watch(r, s->sigfd, on_signal, s, e);
+	if (!ret)
+		ret = ab_relay_watch(r, s->notify_fd, on_notify, s, e);
 	if (!ret)
 		ret = ab_relay_run(r, e);
 	ab_relay_free(r);
@@ -357,7 +376,8 @@ int ab_sandbox_run(const struct ab_config *c)
 {
 	struct supervisor s = {
 		.c = c, .probe_fd = -1, .sigfd = -1, .sync_fd = -1,
-		.listener = -1, .init = -1, .exit_code = AB_EXIT_SETUP,
+		.listener = -1, .notify_fd = -1, .init = -1,
+		.exit_code = AB_EXIT_SETUP,
 	};
 	struct ab_err e = { 0 };
 	uint64_t t0 = ab_now_us();
@@ -405,6 +425,8 @@ out:
 		close(s.listener);
 	if (s.sync_fd >= 0)
 		close(s.sync_fd);
+	if (s.notify_fd >= 0)
+		close(s.notify_fd);
 	if (s.sigfd >= 0)
 		close(s.sigfd);
 	return s.exit_code;

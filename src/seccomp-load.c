@@ -18,6 +18,8 @@
 
 /**
  * ab_seccomp_load() - Load the sandbox's filter into the calling thread
+ * @notify_fd:	Result: the listener for the filter's user notifications
+ *		(close-on-exec), for the supervisor
  * @e:		Error
  *
  * The caller must have set PR_SET_NO_NEW_PRIVS (or hold CAP_SYS_ADMIN); the
@@ -25,15 +27,19 @@
  *
  * Return: 0 on success, -1 with @e filled
  */
-int ab_seccomp_load(struct ab_err *e)
+int ab_seccomp_load(int *notify_fd, struct ab_err *e)
 {
 	struct sock_fprog prog = {
 		.len = (unsigned short)ARRAY_SIZE(ab_seccomp_prog),
 		.filter = ab_seccomp_prog,
 	};
 
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+
+	if (fd < 0)
 		return ab_fail(e, errno, "seccomp: load filter (%u "
-			       "instructions)", prog.len);
+			       "instructions) with a listener", prog.len);
+	*notify_fd = (int)fd;
 	return 0;
 }

@@ -17,7 +17,14 @@
  *     MPTCP);
  * socketpair() only AF_UNIX.  Everything else fails: an unknown family with
  * EAFNOSUPPORT (what programs expect of a family the kernel lacks), a
- * refused type or protocol of an allowed family with EPERM.
+ * refused type or protocol of an allowed family with EPERM.  The refusals
+ * are user notifications (SCMP_ACT_NOTIFY): the supervisor logs who tried
+ * and answers with the error (notify.c); it never lets a call through.  If
+ * the supervisor is gone the kernel fails the call with ENOSYS.  Allowed
+ * calls never leave the kernel.  A process of the sandbox may not create a
+ * notification listener of its own (seccomp() with
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER fails with EPERM): a newer filter's
+ * listener sees a notification first and could answer "continue".
  *
  * libseccomp takes one comparison per argument in a rule, so each refused
  * range of values is cut into aligned power-of-two blocks and each block is
@@ -38,6 +45,7 @@
  */
 
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -149,7 +157,7 @@ static int deny_from(scmp_filter_ctx ctx, uint32_t action, int nr,
 static int deny_families_except(scmp_filter_ctx ctx, int nr,
 				const int *allowed, unsigned n)
 {
-	uint32_t act = SCMP_ACT_ERRNO(EAFNOSUPPORT);
+	uint32_t act = SCMP_ACT_NOTIFY;
 	uint64_t lo = 0;
 	int rc;
 
@@ -181,7 +189,7 @@ static int deny_families_except(scmp_filter_ctx ctx, int nr,
 static int deny_inet_non_tcp(scmp_filter_ctx ctx, int family)
 {
 	const struct scmp_arg_cmp fam = SCMP_A0(SCMP_CMP_EQ, (uint64_t)family);
-	uint32_t act = SCMP_ACT_ERRNO(EPERM);
+	uint32_t act = SCMP_ACT_NOTIFY;
 	int nr = SCMP_SYS(socket), rc;
 
 	/* type (low 4 bits of arg 1): everything but SOCK_STREAM (1) */
@@ -233,8 +241,19 @@ static int build_rules(scmp_filter_ctx ctx, const char **what)
 	if ((rc = deny_inet_non_tcp(ctx, AF_INET6)))
 		return rc;
 	*what = "AF_NETLINK protocols";
-	rc = deny_from(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 2,
+	rc = deny_from(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socket), 2,
 		       NETLINK_ROUTE + 1, &nl);
+	if (rc)
+		return rc;
+
+	/* No listener of the sandbox's own: a newer filter's listener would
+	 * get our notifications first and could let the call through */
+	*what = "seccomp listeners";
+	rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(seccomp), 2,
+			      SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+			      SCMP_A1(SCMP_CMP_MASKED_EQ,
+				      SECCOMP_FILTER_FLAG_NEW_LISTENER,
+				      SECCOMP_FILTER_FLAG_NEW_LISTENER));
 	if (rc)
 		return rc;
 

@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
+#include <linux/seccomp.h>
 #include <linux/vm_sockets.h>
 #include <net/ethernet.h>
 #include <netinet/in.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -133,6 +136,25 @@ int main(int argc, char **argv)
 		return report(p, ptrace(PTRACE_ATTACH, (pid_t)arg, 0, 0));
 	if (!strcmp(p, "kill"))
 		return report(p, kill((pid_t)arg, 0));
+	if (!strcmp(p, "seccomp-listener")) {	/* a notification listener */
+		struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K,
+						    SECCOMP_RET_ALLOW);
+		struct sock_fprog prog = { .len = 1, .filter = &allow };
+
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		return report(p, syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+					 SECCOMP_FILTER_FLAG_NEW_LISTENER,
+					 &prog));
+	}
+	if (!strcmp(p, "seccomp-filter")) {	/* a filter without one */
+		struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K,
+						    SECCOMP_RET_ALLOW);
+		struct sock_fprog prog = { .len = 1, .filter = &allow };
+
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		return report(p, syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+					 0, &prog));
+	}
 	if (!strcmp(p, "fd"))	/* is descriptor ARG open? */
 		return report(p, fcntl((int)arg, F_GETFD));
 	fprintf(stderr, "try-syscall: unknown probe '%s'\n", p);

@@ -28,6 +28,35 @@ socket.create_connection(('$HOST_ADDR', $OPEN_PORT), timeout=5)"
 	[[ "$output" == *"Couldn't connect"* || "$output" == *"refused"* ]]
 }
 
+@test "a UDP socket attempt is refused and audited with the process that made it" {
+	export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+	run ab -- /usr/bin/python3 -c "
+import socket
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+except PermissionError as e:
+    print('refused', e.errno)"
+	[ "$output" = "refused 1" ]
+	log="$XDG_STATE_HOME/agentbox/audit.jsonl"
+	[ "$(grep -c '"socket-denied"' "$log")" -eq 1 ]
+	line=$(grep '"socket-denied"' "$log")
+	[[ "$line" == *'"name":"python3"'* ]]
+	[[ "$line" == *'"family":"AF_INET","type":"SOCK_DGRAM","protocol":0'* ]]
+	[[ "$line" == *'"transport":"udp"'* ]]
+	[[ "$line" =~ \"pid\":[1-9] ]]
+}
+
+@test "a seccomp listener of the sandbox's own (which could answer 'continue'): EPERM" {
+	run ab -- "$TRY" seccomp-listener
+	[ "$output" = "seccomp-listener: EPERM" ]
+	# filters without a listener stay allowed (Chromium's sandbox)
+	run ab -- "$TRY" seccomp-filter
+	[ "$output" = "seccomp-filter: ok" ]
+	# and do not undo ours
+	run ab -- sh -c "'$TRY' seccomp-filter >/dev/null; '$TRY' udp"
+	[ "$output" = "udp: EPERM" ]
+}
+
 @test "UDP socket: EPERM (python, as in the bug report)" {
 	run ab -- /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)'
 	[ "$status" -ne 0 ]
