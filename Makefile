@@ -95,10 +95,11 @@ build/asan/%.o: src/%.c $(HDRS) | build
 build:
 	mkdir -p build/asan build/tests
 
-build/tests/test_%: tests/unit/test_%.c $(PURE_SRCS) $(HDRS) | build
+build/tests/test_%: tests/unit/test_%.c $(PURE_SRCS) $(HDRS) \
+                    build/seccomp-filter.h | build
 	$(CC) $(ALL_CFLAGS) -Wno-write-strings -Wno-discarded-qualifiers \
 	    $(ASAN_FLAGS) -U_FORTIFY_SOURCE $(ALL_LDFLAGS) \
-	    -o $@ $< $(PURE_SRCS) -lcmocka
+	    -o $@ $< $(PURE_SRCS) src/seccomp-load.c -lcmocka
 
 build/tests/try-syscall: tests/helpers/try-syscall.c | build
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $<

@@ -7,7 +7,10 @@
 
 #include "audit.h"
 
-int ab_peer_owner(pid_t sandbox_pid, unsigned short client_port,
-		  unsigned short proxy_port, struct ab_actor *w);
+struct sockaddr_in;
+
+int ab_peer_owner(int diag, pid_t sandbox_pid,
+		  const struct sockaddr_in *client,
+		  const struct sockaddr_in *server, struct ab_actor *w);
 
 #endif /* AB_PEER_H */

@@ -33,6 +33,7 @@ struct ab_relay_cfg {
 	const char *extra;		/* upstream: lines added to each head */
 	struct ab_audit *audit;		/* may be NULL */
 	pid_t sandbox_pid;		/* init, to name connecting processes */
+	int diag_fd;			/* sock_diag in the sandbox netns, or -1 */
 	unsigned max_conns;
 	int verbose;
 };

@@ -10,6 +10,8 @@
  *                      the gateway netns) travels with it as SCM_RIGHTS
  *   init -> NOTIFY     the seccomp filter's notification listener, which
  *                      init then closes: only the supervisor holds it
+ *   init -> DIAG       a NETLINK_SOCK_DIAG socket in the sandbox netns, to
+ *                      name the process behind each relayed connection
  *   sup  -> GO         the upstream answered: start the command
  *
  * At any point init may send ERROR instead (errno, message, hint) and exit;
@@ -29,6 +31,7 @@ enum ab_msg_type {
 	AB_MSG_MAPPED,
 	AB_MSG_LISTENER,
 	AB_MSG_NOTIFY,
+	AB_MSG_DIAG,
 	AB_MSG_GO,
 	AB_MSG_ERROR,
 };

@@ -28,10 +28,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,12 +112,20 @@ static int init_close_fds(const struct ab_config *c, int sync_fd,
 	return 0;
 }
 
-static int init_build(const struct ab_config *c, int *listener,
+static int init_build(const struct ab_config *c, int *listener, int *diag,
 		      struct ab_err *e)
 {
-	if (ab_mounts_setup(e) || ab_protect_apply(c->policy, e))
+	if (ab_mounts_setup(e) || ab_protect_apply(c->policy, e) ||
+	    ab_netns_setup(c, listener, e))
 		return -1;
-	return ab_netns_setup(c, listener, e);
+	/* For the supervisor, to name the process behind a connection: the
+	 * filter refuses this family from now on */
+	*diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
+		       NETLINK_SOCK_DIAG);
+	if (*diag < 0)
+		return ab_fail(e, errno, "sandbox netns: NETLINK_SOCK_DIAG "
+			       "socket");
+	return 0;
 }
 
 static int init_harden(int *notify_fd, struct ab_err *e)
@@ -131,7 +141,7 @@ static int init_harden(int *notify_fd, struct ab_err *e)
 	return 0;
 }
 
-static int init_handover(int sync_fd, int listener, int notify_fd,
+static int init_handover(int sync_fd, int listener, int notify_fd, int diag,
 			 struct ab_err *e)
 {
 	int rc = ab_sync_send(sync_fd, AB_MSG_LISTENER, listener);
@@ -139,7 +149,10 @@ static int init_handover(int sync_fd, int listener, int notify_fd,
 	close(listener);
 	if (!rc)
 		rc = ab_sync_send(sync_fd, AB_MSG_NOTIFY, notify_fd);
-	close(notify_fd);	/* only the supervisor may hold it */
+	if (!rc)
+		rc = ab_sync_send(sync_fd, AB_MSG_DIAG, diag);
+	close(notify_fd);	/* only the supervisor may hold them */
+	close(diag);
 	if (rc)
 		return ab_fail(e, errno, "init: send proxy listener");
 	return ab_sync_expect(sync_fd, AB_MSG_GO, NULL, "supervisor", e);
@@ -232,15 +245,15 @@ static void init_reap(pid_t cmd)
 void ab_init_main(const struct ab_config *c, int sync_fd, const char *session)
 {
 	struct ab_err e = { 0 };
-	int listener = -1, notify_fd = -1;
+	int listener = -1, notify_fd = -1, diag = -1;
 	pid_t cmd;
 
 	if (init_attach(sync_fd, &e))
 		_exit(AB_EXIT_SETUP);
 	if (init_close_fds(c, sync_fd, &e) ||
-	    init_build(c, &listener, &e) ||
+	    init_build(c, &listener, &diag, &e) ||
 	    init_harden(&notify_fd, &e) ||
-	    init_handover(sync_fd, listener, notify_fd, &e))
+	    init_handover(sync_fd, listener, notify_fd, diag, &e))
 		init_fail(sync_fd, &e);
 	cmd = init_spawn(c, sync_fd, session, &e);
 	if (cmd < 0)

@@ -2,8 +2,11 @@
 /* peer.c - name the process behind a connection from the sandbox.
  *
  * The relay sees a connection from the sandbox's veth address and an
- * ephemeral port.  The sandbox's own TCP table (/proc/PID/net/tcp of any
- * process in it) maps that port to a socket inode; the process holding the
+ * ephemeral port.  A sock_diag query in the sandbox's netns (through a
+ * NETLINK_SOCK_DIAG socket init made there before its seccomp filter, which
+ * refuses such sockets) maps those to the socket's inode (reading
+ * /proc/PID/net/tcp instead costs a millisecond: the kernel walks every
+ * netns's connections to print one netns's); the process holding the
  * inode is found among the sandbox's processes only (init's descendants,
  * through /proc/PID/task/TID/children), never the whole host.  The process
  * that last matched is tried first: a client usually opens many.
@@ -14,9 +17,14 @@
  */
 
 #include <dirent.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "peer.h"
@@ -25,31 +33,59 @@
 
 static pid_t last_pid;
 
-static unsigned long socket_inode(pid_t pid, unsigned short client_port,
-				  unsigned short proxy_port)
+/**
+ * socket_inode() - The inode of the sandbox's end of a relayed connection
+ * @diag:	NETLINK_SOCK_DIAG socket in the sandbox's netns
+ * @client:	The client's address and port (the sandbox's end)
+ * @server:	The listener's address and port (the gateway's end)
+ *
+ * One exact lookup (no dump): the kernel finds the socket by its four
+ * addresses, whatever the size of its tables.
+ *
+ * Return: the inode, 0 if not found
+ */
+static unsigned long socket_inode(int diag, const struct sockaddr_in *client,
+				  const struct sockaddr_in *server)
 {
-	char path[64], line[512];
-	unsigned long inode = 0;
-	FILE *f;
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh = {
+			.nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST,
+		},
+		.r = {
+			.sdiag_family = AF_INET,
+			.sdiag_protocol = IPPROTO_TCP,
+			.idiag_states = ~0U,
+			.id = {
+				.idiag_sport = client->sin_port,
+				.idiag_dport = server->sin_port,
+				.idiag_src = { client->sin_addr.s_addr },
+				.idiag_dst = { server->sin_addr.s_addr },
+				.idiag_cookie = { INET_DIAG_NOCOOKIE,
+						  INET_DIAG_NOCOOKIE },
+			},
+		},
+	};
+	union {
+		struct nlmsghdr nlh;
+		char buf[1024];
+	} resp;
+	const struct inet_diag_msg *m;
+	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/net/tcp", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (send(diag, &req, sizeof(req), MSG_DONTWAIT) != sizeof(req))
 		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned lport, rport;
-		unsigned long ino;
-
-		if (sscanf(line, " %*u: %*x:%x %*x:%x %*x %*x:%*x %*x:%*x %*x "
-			   "%*u %*u %lu", &lport, &rport, &ino) != 3)
-			continue;
-		if (lport == client_port && rport == proxy_port) {
-			inode = ino;
-			break;
-		}
-	}
-	fclose(f);
-	return inode;
+	/* the answer was queued before send() returned */
+	n = recv(diag, &resp, sizeof(resp), MSG_DONTWAIT);
+	if (n < (ssize_t)(NLMSG_HDRLEN + sizeof(*m)) ||
+	    resp.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		return 0;
+	m = NLMSG_DATA(&resp.nlh);
+	return m->idiag_inode;
 }
 
 static int holds(pid_t pid, const char *want)
@@ -110,15 +146,17 @@ static void add_children(pid_t pid, pid_t *list, unsigned *n)
 
 /**
  * ab_peer_owner() - Find the sandbox process holding a connection
+ * @diag:	NETLINK_SOCK_DIAG socket in the sandbox's netns (from init)
  * @sandbox_pid: The sandbox's init, in our pid namespace
- * @client_port: The connection's source port (as the relay sees it)
- * @proxy_port:	The listener's port
+ * @client:	The connection's source (as the relay sees it)
+ * @server:	Its destination: the listener
  * @w:		Result; w->pid is 0 if not found
  *
  * Return: 0 if found, -1 if not
  */
-int ab_peer_owner(pid_t sandbox_pid, unsigned short client_port,
-		  unsigned short proxy_port, struct ab_actor *w)
+int ab_peer_owner(int diag, pid_t sandbox_pid,
+		  const struct sockaddr_in *client,
+		  const struct sockaddr_in *server, struct ab_actor *w)
 {
 	static pid_t list[MAX_PROCS];
 	unsigned long inode;
@@ -126,9 +164,9 @@ int ab_peer_owner(pid_t sandbox_pid, unsigned short client_port,
 	char want[48];
 
 	memset(w, 0, sizeof(*w));
-	if (sandbox_pid <= 0)
+	if (sandbox_pid <= 0 || diag < 0)
 		return -1;
-	inode = socket_inode(sandbox_pid, client_port, proxy_port);
+	inode = socket_inode(diag, client, server);
 	if (!inode)
 		return -1;
 	snprintf(want, sizeof(want), "socket:[%lu]", inode);

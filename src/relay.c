@@ -169,7 +169,7 @@ struct ab_relay {
 	bool listening;
 	unsigned n_conns;
 	size_t pipe_cap;
-	unsigned short proxy_port;
+	struct sockaddr_in me;		/* the listener's address */
 	struct ab_resolver *res;
 	struct conn_q all_q, head_q, connect_q, dead_q;
 	struct watch watches[4];
@@ -1217,18 +1217,27 @@ static void route(struct ab_relay *r, struct conn *k)
 static void conn_head(struct ab_relay *r, struct conn *k)
 {
 	struct ab_req *q = &k->req;
+	enum ab_head_status st;
 	bool v6;
 
-	switch (ab_http_parse_head(k->cin, k->cin_len, q)) {
+	st = ab_http_parse_head(k->cin, k->cin_len, q);
+	if (st == AB_HEAD_INCOMPLETE)
+		return;
+	if (st != AB_HEAD_OK) {		/* logged without the last target */
+		k->t_req = ab_now_us();
+		k->up0 = k->up;
+		k->down0 = k->down;
+		k->target[0] = k->addr_text[0] = '\0';
+		k->resp_started = false;
+	}
+	switch (st) {
 	case AB_HEAD_INCOMPLETE:
 		return;
 	case AB_HEAD_TOO_LARGE:
-		k->t_req = ab_now_us();
 		conn_reply(r, k, 431, "Request Header Fields Too Large",
 			   q->reason, "bad-request");
 		return;
 	case AB_HEAD_BAD:
-		k->t_req = ab_now_us();
 		conn_reply(r, k, 400, "Bad Request", q->reason,
 			   "bad-request");
 		return;
@@ -1359,8 +1368,8 @@ static void relay_accept(struct ab_relay *r)
 		/* who is connecting: asked now, while the process is there */
 		if (r->cfg.audit && plen >= sizeof(peer) &&
 		    peer.sin_family == AF_INET)
-			ab_peer_owner(r->cfg.sandbox_pid, ntohs(peer.sin_port),
-				      r->proxy_port, &k->who);
+			ab_peer_owner(r->cfg.diag_fd, r->cfg.sandbox_pid,
+				      &peer, &r->me, &k->who);
 		r->n_conns++;
 		TAILQ_INSERT_TAIL(&r->all_q, k, link);
 		timer_add(r, k, HEAD_TIMEOUT_US);
@@ -1430,8 +1439,7 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct ab_relay *r = calloc(1, sizeof(*r));
-	struct sockaddr_in me;
-	socklen_t mlen = sizeof(me);
+	socklen_t mlen = sizeof(r->me);
 	int p[2];
 
 	if (!r) {
@@ -1456,8 +1464,7 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 		goto fail;
 	}
 	r->listening = true;
-	if (!getsockname(cfg->listener, (struct sockaddr *)&me, &mlen))
-		r->proxy_port = ntohs(me.sin_port);
+	getsockname(cfg->listener, (struct sockaddr *)&r->me, &mlen);
 	if (cfg->builtin) {
 		r->res = ab_resolver_new(e);
 		if (!r->res)
@@ -1584,6 +1591,8 @@ void ab_relay_free(struct ab_relay *r)
 	reap_dead(r);
 	close(r->epfd);
 	close(r->cfg.listener);
+	if (r->cfg.diag_fd >= 0)
+		close(r->cfg.diag_fd);
 	if (r->cfg.warm_fd >= 0)
 		close(r->cfg.warm_fd);
 	free(r);

@@ -65,6 +65,7 @@ struct supervisor {
 	int sync_fd;
 	int listener;
 	int notify_fd;			/* seccomp user notifications */
+	int diag_fd;			/* sock_diag in the sandbox netns */
 	pid_t init;
 	int exit_code;
 };
@@ -265,6 +266,8 @@ static int sup_take_listener(struct supervisor *s, struct ab_err *e)
 	if (s->notify_fd < 0)
 		return ab_fail(e, EPROTO, "sync with init: no seccomp "
 			       "listener");
+	if (ab_sync_expect(s->sync_fd, AB_MSG_DIAG, &s->diag_fd, "init", e))
+		return -1;
 	return 0;
 }
 
@@ -328,6 +331,7 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 		.extra = s->extra,
 		.audit = s->c->audit,
 		.sandbox_pid = s->init,
+		.diag_fd = s->diag_fd,
 		.max_conns = s->c->max_conns,
 		.verbose = s->c->verbose,
 	};
@@ -341,7 +345,7 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 	r = ab_relay_new(&rc, e);
 	if (!r)
 		return -1;
-	s->listener = s->probe_fd = -1;	/* the relay owns them now */
+	s->listener = s->probe_fd = s->diag_fd = -1;	/* the relay's now */
 	ret = ab_relay_watch(r, s->sigfd, on_signal, s, e);
 	if (!ret)
 		ret = ab_relay_watch(r, s->notify_fd, on_notify, s, e);
@@ -376,7 +380,7 @@ int ab_sandbox_run(const struct ab_config *c)
 {
 	struct supervisor s = {
 		.c = c, .probe_fd = -1, .sigfd = -1, .sync_fd = -1,
-		.listener = -1, .notify_fd = -1, .init = -1,
+		.listener = -1, .notify_fd = -1, .diag_fd = -1, .init = -1,
 		.exit_code = AB_EXIT_SETUP,
 	};
 	struct ab_err e = { 0 };
@@ -427,6 +431,8 @@ out:
 		close(s.sync_fd);
 	if (s.notify_fd >= 0)
 		close(s.notify_fd);
+	if (s.diag_fd >= 0)
+		close(s.diag_fd);
 	if (s.sigfd >= 0)
 		close(s.sigfd);
 	return s.exit_code;
