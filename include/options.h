@@ -61,6 +61,7 @@ struct ab_config {
 	struct ab_policy *policy;	/* what init applies (policy.c) */
 	struct ab_egress *egress;	/* built-in proxy's policy */
 	char session[24];		/* this run's id */
+	char user[64];			/* the caller's name, for the logs */
 	unsigned audit_sinks;		/* AB_AUDIT_* */
 	char audit_path[4096];		/* "" for the default */
 	struct ab_audit *audit;		/* opened by main */

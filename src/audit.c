@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +108,6 @@ struct ab_audit *ab_audit_open(const struct ab_audit_cfg *cfg,
 			       struct ab_err *e)
 {
 	struct ab_audit *a = calloc(1, sizeof(*a));
-	struct passwd *pw;
 
 	if (!a) {
 		ab_fail(e, ENOMEM, "audit log");
@@ -134,9 +132,7 @@ struct ab_audit *ab_audit_open(const struct ab_audit_cfg *cfg,
 	snprintf(a->profile, sizeof(a->profile), "%s", cfg->profile);
 	snprintf(a->upstream, sizeof(a->upstream), "%s", cfg->upstream);
 	a->uid = getuid();
-	pw = getpwuid(a->uid);
-	snprintf(a->user, sizeof(a->user), "%s",
-		 pw ? pw->pw_name : "unknown");
+	snprintf(a->user, sizeof(a->user), "%s", cfg->user);
 	return a;
 fail:
 	free(a);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,7 @@ static int open_audit(struct ab_config *c, struct ab_err *e)
 	struct ab_audit_cfg ac = {
 		.syslog = c->audit_sinks & AB_AUDIT_SYSLOG,
 		.session = c->session,
+		.user = c->user,
 		.profile = c->profile_name ? c->profile_name : "",
 		.upstream = c->upstream.builtin ? "builtin" : c->upstream.host,
 	};
@@ -198,6 +200,15 @@ int main(int argc, char *argv[])
 	    read_credentials(&c, &e))
 		goto fail;
 	ab_session_id(c.session, sizeof(c.session));
+	{
+		struct passwd *pw = getpwuid(getuid());
+
+		if (pw)
+			snprintf(c.user, sizeof(c.user), "%s", pw->pw_name);
+		else
+			snprintf(c.user, sizeof(c.user), "%u",
+				 (unsigned)getuid());
+	}
 	if (open_audit(&c, &e))
 		goto fail;
 	if (!(c.policy = ab_policy_build(&c, &e)))

@@ -479,6 +479,8 @@ static void start_splice(struct ab_relay *r, struct conn *k)
 {
 	int p1[2], p2[2];
 
+	close_fd(&k->u2c.pipe_r);	/* from a request before, empty */
+	close_fd(&k->u2c.pipe_w);
 	if (pipe2(p1, O_NONBLOCK | O_CLOEXEC)) {
 		conn_close(r, k, "no-pipe", true);
 		return;
@@ -710,11 +712,84 @@ static void msg_next(struct ab_relay *r, struct conn *k)
 		conn_head(r, k);
 }
 
+/* A body of known length, or one that ends at the close: spliced */
+static bool body_by_splice(const struct conn *k)
+{
+	return k->rphase == RP_BODY && k->resp_left != AB_BODY_CHUNKED;
+}
+
+/**
+ * body_splice() - Response body: upstream -> pipe -> client, no copy
+ * @r:		Relay
+ * @k:		Connection in MSG state, its head forwarded (uin empty)
+ *
+ * Return: 1 if bytes moved, 0 if not, -1 if the connection was closed
+ */
+static int body_splice(struct ab_relay *r, struct conn *k)
+{
+	struct flow *f = &k->u2c;
+	int moved = 0;
+	ssize_t n;
+
+	if (f->pipe_r < 0) {
+		int p[2];
+
+		if (pipe2(p, O_NONBLOCK | O_CLOEXEC)) {
+			conn_close(r, k, "no-pipe", true);
+			return -1;
+		}
+		f->pipe_r = p[0];
+		f->pipe_w = p[1];
+		f->queued = 0;
+	}
+	if (body_by_splice(k) && f->queued < r->pipe_cap) {
+		size_t want = r->pipe_cap - f->queued;
+
+		if (k->resp_left >= 0 &&
+		    (unsigned long long)k->resp_left < want)
+			want = (size_t)k->resp_left;
+		n = splice(k->ufd, NULL, f->pipe_w, NULL, want,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			f->queued += (size_t)n;
+			moved = 1;
+			if (k->resp_left >= 0) {
+				k->resp_left -= n;
+				if (!k->resp_left)
+					k->rphase = RP_DONE;
+			}
+		} else if (n == 0 && k->resp_left == AB_BODY_TO_EOF) {
+			k->rphase = RP_DONE;
+			moved = 1;
+		} else if (n == 0 || !again(errno)) {
+			msg_fail(r, k, n ? "connection reset" :
+				 "closed before the end of the response");
+			return -1;
+		}
+	}
+	if (f->queued) {
+		n = splice(f->pipe_r, NULL, k->cfd, NULL, f->queued,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			f->queued -= (size_t)n;
+			k->down += (uint64_t)n;
+			k->resp_started = true;
+			moved = 1;
+		} else if (n < 0 && !again(errno)) {
+			conn_close(r, k, "client-reset", true);
+			return -1;
+		}
+	}
+	return moved;
+}
+
 static void msg_update(struct ab_relay *r, struct conn *k)
 {
 	bool req_done = k->req_framed && !k->cin_body &&
 			k->out_sent == k->out_len;
-	bool resp_done = k->rphase == RP_DONE && !k->uin_ready;
+	bool resp_done = k->rphase == RP_DONE && !k->uin_ready &&
+			 !k->u2c.queued;
+	bool read_up;
 
 	if (resp_done && req_done) {
 		msg_next(r, k);
@@ -729,13 +804,16 @@ static void msg_update(struct ab_relay *r, struct conn *k)
 	}
 	set_interest(r, k->cfd, &k->ctag, &k->cev,
 		     (!k->req_framed && k->cin_len < CIN_SIZE ? EPOLLIN : 0) |
-		     (k->uin_ready ? EPOLLOUT : 0));
+		     (k->uin_ready || k->u2c.queued ? EPOLLOUT : 0));
+	if (body_by_splice(k))
+		read_up = !k->uin_len && k->u2c.queued < r->pipe_cap;
+	else
+		read_up = k->rphase != RP_DONE && k->uin_len < UIN_SIZE;
 	if (k->ufd >= 0)
 		set_interest(r, k->ufd, &k->utag, &k->uev,
 			     (k->out_sent < k->out_len || k->cin_body ?
 				      EPOLLOUT : 0) |
-			     (k->rphase != RP_DONE && k->uin_len < UIN_SIZE ?
-				      EPOLLIN : 0));
+			     (read_up ? EPOLLIN : 0));
 }
 
 /**
@@ -792,9 +870,9 @@ static void msg_pump(struct ab_relay *r, struct conn *k)
 				return;
 			}
 		}
-		/* the response */
+		/* the response: its head (and chunked bodies) through uin */
 		if (k->ufd >= 0 && k->rphase != RP_DONE &&
-		    k->uin_len < UIN_SIZE) {
+		    !body_by_splice(k) && k->uin_len < UIN_SIZE) {
 			n = recv(k->ufd, k->uin + k->uin_len,
 				 UIN_SIZE - k->uin_len, MSG_DONTWAIT);
 			if (n > 0) {
@@ -813,6 +891,15 @@ static void msg_pump(struct ab_relay *r, struct conn *k)
 		}
 		if (frame_response(r, k))
 			return;
+		/* the rest of a long body, once uin has gone to the client */
+		if ((k->ufd >= 0 && !k->uin_len && body_by_splice(k)) ||
+		    k->u2c.queued) {
+			int m = body_splice(r, k);
+
+			if (m < 0)
+				return;
+			moved |= m > 0;
+		}
 		if (k->uin_ready) {
 			n = send(k->cfd, k->uin, k->uin_ready,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -1143,6 +1230,34 @@ static void on_resolved(void *arg, const struct ab_addrs *addrs,
 }
 
 /**
+ * relay_resolver() - Start the resolver at the first name to look up
+ * @r:		Relay
+ *
+ * (Reading resolv.conf and friends at every start would cost the sessions
+ * that never resolve anything, such as one shell command.)
+ *
+ * Return: 0, or -1 (logged once on stderr)
+ */
+static int relay_resolver(struct ab_relay *r)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &r->rtag };
+	struct ab_err e = { 0 };
+
+	r->res = ab_resolver_new(&e);
+	if (!r->res) {
+		ab_err_print(&e);
+		return -1;
+	}
+	r->rtag = (struct tag){ T_RESOLVER, NULL };
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, ab_resolver_fd(r->res), &ev)) {
+		ab_resolver_free(r->res);
+		r->res = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/**
  * route() - Send the parsed request on its way
  * @r:		Relay
  * @k:		Connection with k->req parsed
@@ -1200,6 +1315,12 @@ static void route(struct ab_relay *r, struct conn *k)
 			return;
 		}
 		connect_next(r, k);
+		return;
+	}
+	if (!r->res && relay_resolver(r)) {
+		snprintf(k->reason, sizeof(k->reason), "cannot resolve %s: "
+			 "no resolver", k->req.host);
+		conn_reply(r, k, 502, "Bad Gateway", k->reason, "unresolved");
 		return;
 	}
 	k->state = ST_RESOLVE;
@@ -1465,20 +1586,6 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 	}
 	r->listening = true;
 	getsockname(cfg->listener, (struct sockaddr *)&r->me, &mlen);
-	if (cfg->builtin) {
-		r->res = ab_resolver_new(e);
-		if (!r->res)
-			goto fail;
-		r->rtag = (struct tag){ T_RESOLVER, NULL };
-		ev.data.ptr = &r->rtag;
-		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, ab_resolver_fd(r->res),
-			      &ev)) {
-			ab_fail(e, errno, "relay: epoll_ctl resolver");
-			ab_resolver_free(r->res);
-			goto fail;
-		}
-	}
-
 	r->pipe_cap = 65536;
 	if (!pipe2(p, O_CLOEXEC)) {
 		int sz = fcntl(p[0], F_GETPIPE_SZ);

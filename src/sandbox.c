@@ -24,11 +24,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -109,14 +109,19 @@ static int sup_prepare(struct supervisor *s, struct ab_err *e)
 static void sup_identity(struct supervisor *s)
 {
 	const struct ab_config *c = s->c;
-	struct passwd *pw = getpwuid(getuid());
+	char prof[256];
 	int n;
 
+	/* a profile named by path on the command line is still one token */
+	snprintf(prof, sizeof(prof), "%s", c->profile_name &&
+		 *c->profile_name ? c->profile_name : "none");
+	for (char *p = prof; *p; p++)
+		if ((unsigned char)*p < 0x21 || *p == 0x7f || *p == ';' ||
+		    *p == ',')
+			*p = '_';
 	n = snprintf(s->extra, sizeof(s->extra), "%s: session=%s; user=%s; "
 		     "profile=%s\r\n", c->identity, s->session,
-		     pw ? pw->pw_name : "?",
-		     c->profile_name && *c->profile_name ? c->profile_name :
-							   "none");
+		     c->user, prof);
 	if (n > 0 && (size_t)n < sizeof(s->extra) && c->proxy_auth[0])
 		snprintf(s->extra + n, sizeof(s->extra) - (size_t)n,
 			 "Proxy-Authorization: %s\r\n", c->proxy_auth);
@@ -315,7 +320,14 @@ static int on_notify(void *arg, uint32_t events)
 {
 	struct supervisor *s = arg;
 
+	if (s->notify_fd < 0)
+		return 0;
 	ab_notify_handle(s->notify_fd, s->c->audit, events);
+	if ((events & (EPOLLHUP | EPOLLIN)) == EPOLLHUP) {
+		/* no task uses the filter any more: stop watching */
+		close(s->notify_fd);
+		s->notify_fd = -1;
+	}
 	return 0;
 }
 
