@@ -301,11 +301,11 @@ void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r)
 		json_object_set_new(dst, "ip", json_string(r->address));
 	if (dst)
 		json_object_set_new(dst, "bytes",
-				    json_integer((json_int_t)r->bytes_up));
+				    json_integer((json_int_t)r->bytes_down));
 	json_object_set_new(o, "destination", dst);
 	json_object_set_new(o, "source",
 			    json_pack("{s:I}", "bytes",
-				      (json_int_t)r->bytes_down));
+				      (json_int_t)r->bytes_up));
 	if (r->url)
 		json_object_set_new(o, "url", json_pack("{s:s}", "original",
 							r->url));

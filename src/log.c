@@ -134,8 +134,8 @@ static void print_event(json_t *o, FILE *out)
 			if (st > 0)
 				fprintf(out, " %lld", st);
 			fprintf(out, " up=%lld down=%lld %.3fs",
-				num(o, "destination.bytes"),
 				num(o, "source.bytes"),
+				num(o, "destination.bytes"),
 				dur >= 0 ? (double)dur / 1e9 : 0.0);
 			if (str(o, "event.reason")) {
 				fputs(" -- ", out);

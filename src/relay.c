@@ -148,7 +148,9 @@ struct conn {
 	int status;			/* upstream's or ours */
 	const char *result;
 	char reason[400];		/* why we refused or failed */
-	struct ab_actor who;
+	struct ab_actor who;		/* the process that connected */
+	struct sockaddr_in peer;	/* its address, to find it */
+	bool who_asked;
 	TAILQ_ENTRY(conn) timer;	/* on head_q or connect_q */
 	bool on_timer;
 	TAILQ_ENTRY(conn) link;		/* on all_q, then on dead_q */
@@ -183,6 +185,24 @@ static void msg_pump(struct ab_relay *r, struct conn *k);
 static bool again(int err)
 {
 	return err == EAGAIN || err == EINTR;
+}
+
+/**
+ * conn_who() - Find the process behind the connection, once
+ * @r:		Relay
+ * @k:		Connection
+ *
+ * Asked when the first request has gone on (the lookup then overlaps the
+ * upstream's work instead of delaying the request), or before a refusal
+ * is answered: either way while the client waits, so it is still there.
+ */
+static void conn_who(struct ab_relay *r, struct conn *k)
+{
+	if (k->who_asked || !r->cfg.audit)
+		return;
+	k->who_asked = true;
+	ab_peer_owner(r->cfg.diag_fd, r->cfg.sandbox_pid, &k->peer, &r->me,
+		      &k->who);
 }
 
 /**
@@ -365,6 +385,7 @@ static void conn_reply(struct ab_relay *r, struct conn *k, int code,
 	 * destroy the answer before the client reads it */
 	while (recv(k->cfd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
 		;
+	conn_who(r, k);
 	shutdown(k->cfd, SHUT_WR);
 	k->status = code;
 	if (why != k->reason)
@@ -990,6 +1011,8 @@ static void begin(struct ab_relay *r, struct conn *k)
 		k->state = ST_SEND;
 		set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
 		send_out(r, k);
+		if (k->state != ST_DEAD)
+			conn_who(r, k);
 		return;
 	}
 	memmove(k->cin, k->cin + k->req.head_len, rest);
@@ -1010,6 +1033,8 @@ static void begin(struct ab_relay *r, struct conn *k)
 	}
 	k->state = ST_MSG;
 	msg_pump(r, k);
+	if (k->state != ST_DEAD)
+		conn_who(r, k);
 }
 
 static void connect_failed(struct ab_relay *r, struct conn *k, int err)
@@ -1486,11 +1511,9 @@ static void relay_accept(struct ab_relay *r)
 			close(fd);
 			return;
 		}
-		/* who is connecting: asked now, while the process is there */
-		if (r->cfg.audit && plen >= sizeof(peer) &&
-		    peer.sin_family == AF_INET)
-			ab_peer_owner(r->cfg.diag_fd, r->cfg.sandbox_pid,
-				      &peer, &r->me, &k->who);
+		k->peer = peer;
+		k->who_asked = plen < sizeof(peer) ||
+			       peer.sin_family != AF_INET;
 		r->n_conns++;
 		TAILQ_INSERT_TAIL(&r->all_q, k, link);
 		timer_add(r, k, HEAD_TIMEOUT_US);
