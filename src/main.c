@@ -132,14 +132,21 @@ static int read_credentials(struct ab_config *c, struct ab_err *e)
  */
 static int open_audit(struct ab_config *c, struct ab_err *e)
 {
+	char up[300];
 	struct ab_audit_cfg ac = {
 		.syslog = c->audit_sinks & AB_AUDIT_SYSLOG,
 		.session = c->session,
 		.user = c->user,
 		.profile = c->profile_name ? c->profile_name : "",
-		.upstream = c->upstream.builtin ? "builtin" : c->upstream.host,
+		.upstream = up,
 	};
 
+	if (c->upstream.builtin)
+		snprintf(up, sizeof(up), "builtin");
+	else
+		snprintf(up, sizeof(up), strchr(c->upstream.host, ':') ?
+			 "[%s]:%u" : "%s:%u", c->upstream.host,
+			 c->upstream.port);
 	if (c->audit_sinks & AB_AUDIT_FILE) {
 		if (!c->audit_path[0] &&
 		    ab_audit_default_path(c->audit_path,

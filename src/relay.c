@@ -368,6 +368,7 @@ static void conn_reply(struct ab_relay *r, struct conn *k, int code,
 	char body[512], buf[1400], junk[4096];
 	int blen, n;
 
+	conn_who(r, k);		/* before the answer lets the client go */
 	blen = snprintf(body, sizeof(body), "agentbox: %s\n", why);
 	if (blen < 0 || (size_t)blen >= sizeof(body))
 		blen = (int)sizeof(body) - 1;
@@ -385,7 +386,6 @@ static void conn_reply(struct ab_relay *r, struct conn *k, int code,
 	 * destroy the answer before the client reads it */
 	while (recv(k->cfd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
 		;
-	conn_who(r, k);
 	shutdown(k->cfd, SHUT_WR);
 	k->status = code;
 	if (why != k->reason)

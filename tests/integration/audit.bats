@@ -141,7 +141,7 @@ curl -sS -m 20 -H 'Proxy-Authorization: Basic Zm9yZ2VkOmZvcmdlZA==' 'http://$ORI
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 5 ]
-	[[ "${lines[0]}" == *"$s1  START  profile= upstream=127.0.0.1 cwd="*"cmd: curl -sS"* ]]
+	[[ "${lines[0]}" == *"$s1  START  profile= upstream=127.0.0.1:$SQUID_PORT cwd="*"cmd: curl -sS"* ]]
 	[[ "${lines[1]}" == *"$s1  ALLOW  curl["[0-9]*"] GET http://$ORIGIN/hello 200 up="* ]]
 	[[ "${lines[2]}" == *"$s1  END    exit=0 after "* ]]
 	run "$AGENTBOX" log -s "$s1"

@@ -48,6 +48,8 @@ refused_with() {	# URL PATTERN [agentbox args]: 403, reason header, one audit li
 	[ "$(requests)" -eq 1 ]
 	grep '"action":"http-request"' "$LOG" | grep -q '"type":\["denied"\]'
 	grep '"action":"http-request"' "$LOG" | grep -qF "$pat"
+	# and who asked
+	grep '"action":"http-request"' "$LOG" | grep -q '"name":"curl"'
 }
 
 @test "built-in: curl over HTTP reaches an allowed name; one audit line names curl" {
