@@ -68,6 +68,9 @@ struct ab_chunked {
 struct ab_fwd {
 	int origin_form;	/* rewrite the target to origin-form + Host */
 	const char *strip;	/* one more field to remove (identity), or NULL */
+	int strip_forwarding;	/* also Forwarded, X-Forwarded-*, X-Real-IP,
+				   Via: what a proxy could take for the
+				   client's identity */
 	const char *extra;	/* "Name: value\r\n" lines to add, or NULL */
 };
 

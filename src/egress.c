@@ -185,9 +185,9 @@ int ab_egress_add(struct ab_egress *g, const char *key, const char *value,
 			len--;
 		if (len >= sizeof(pat))
 			return ab_fail(e, 0, "%s '%s': too long", key, value);
-		for (size_t i = 0; i < len; i++)
-			pat[i] = (char)tolower((unsigned char)value[i]);
-		pat[len] = '\0';
+		snprintf(pat, sizeof(pat), "%.*s", (int)len, value);
+		for (char *q = pat; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
 		if (!ab_host_pattern_ok(pat))
 			return ab_fail(e, 0, "%s '%s': expected a host name, "
 				       "*.domain or *", key, value);

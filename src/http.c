@@ -615,6 +615,11 @@ static int is_dropped(const struct field *f, const struct ab_fwd *fw,
 			return 1;
 	if (fw->strip && name_is(f, fw->strip))
 		return 1;
+	if (fw->strip_forwarding &&
+	    (name_is(f, "forwarded") || name_is(f, "x-real-ip") ||
+	     name_is(f, "via") ||
+	     (f->nlen > 12 && !strncasecmp(f->name, "x-forwarded-", 12))))
+		return 1;
 	if (fw->origin_form && name_is(f, "host"))
 		return 1;
 	if (f->nlen < sizeof(name) && conn_len) {
@@ -657,7 +662,8 @@ static void out_str(struct out *o, const char *s)
  *
  * Hop-by-hop fields (Connection and what it names, Proxy-Connection,
  * Keep-Alive, TE, Trailer, Upgrade) and Proxy-Authorization are removed,
- * as is f->strip; in origin-form the target becomes the path and Host the
+ * as is f->strip (and, with f->strip_forwarding, the fields that claim a
+ * client identity); in origin-form the target becomes the path and Host the
  * URL's authority.  "Connection: close" is added if the client closes, then
  * f->extra.  Lines end in CRLF.
  *

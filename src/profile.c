@@ -806,7 +806,7 @@ static int do_include(struct ctx *x, const char *v)
 	const char *written = v;
 	char path[PATH_MAX], dir[PATH_MAX];
 	struct ab_err e = { 0 };
-	enum trust trust;
+	enum trust trust = TRUST_NONE;
 	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", x->file);
@@ -1004,7 +1004,7 @@ int ab_profile_load(struct ab_profile *p, const struct ab_sysconf *sc,
 {
 	struct ctx x = { .p = p, .e = e };
 	char path[PATH_MAX];
-	enum trust trust;
+	enum trust trust = TRUST_NONE;
 
 	memset(p, 0, sizeof(*p));
 	ini_setup();
@@ -1214,8 +1214,10 @@ static void show_origin(const struct ab_origin *at)
 
 static void profile_show(const struct ab_profile *p)
 {
-	printf("# agentbox profile '%s'%s%s%s\n", p->name,
-	       p->path[0] ? " (" : "", p->path, p->path[0] ? ")" : "");
+	const char *path = p->path ? p->path : "";
+
+	printf("# agentbox profile '%s'%s%s%s\n", p->name ? p->name : "",
+	       path[0] ? " (" : "", path, path[0] ? ")" : "");
 	if (p->enforced)
 		printf("# enforced by the system: %s\n", p->enforced);
 	for (size_t si = 0; si < ARRAY_SIZE(sections); si++) {

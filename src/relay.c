@@ -972,6 +972,7 @@ static void begin(struct ab_relay *r, struct conn *k)
 	struct ab_fwd f = {
 		.origin_form = r->cfg.builtin,
 		.strip = r->cfg.identity,
+		.strip_forwarding = !r->cfg.builtin,
 		.extra = r->cfg.builtin ? NULL : r->cfg.extra,
 	};
 	size_t rest = k->cin_len - k->req.head_len;
@@ -1465,7 +1466,7 @@ static void relay_accept(struct ab_relay *r)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct epoll_event ev = { .events = EPOLLIN };
-		struct sockaddr_in peer;
+		struct sockaddr_in peer = { 0 };
 		socklen_t plen = sizeof(peer);
 		struct conn *k;
 		int fd, one = 1;

@@ -138,7 +138,7 @@ static int close_span(unsigned from, unsigned to)
 int ab_close_fds_except(int lowfd, const int *keep, unsigned n_keep)
 {
 	unsigned from = (unsigned)lowfd, n = 0;
-	int sorted[64];
+	int sorted[64] = { 0 };	/* (cppcheck: n may be 0) */
 
 	for (unsigned i = 0; i < n_keep && n < ARRAY_SIZE(sorted); i++)
 		if (keep[i] >= lowfd)

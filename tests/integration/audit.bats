@@ -89,6 +89,15 @@ exit 0"
 	! grep -q 'session=forged' "$SQUID_LOG"
 }
 
+@test "forwarding headers from the sandbox (a forged client address) never reach Squid" {
+	run ab -- curl -sS -m 20 -H 'X-Forwarded-For: 10.9.9.9' \
+		-H 'Forwarded: for=10.9.9.9' -H 'X-Real-IP: 10.9.9.9' "http://$ORIGIN/hello?xff"
+	[ "$status" -eq 0 ]
+	for ((i = 0; i < 40; i++)); do grep -q "hello?" "$SQUID_AUTH_LOG" && break; sleep 0.05; done
+	grep -q "http://$ORIGIN/hello? .* xff=- fwd=-" "$SQUID_AUTH_LOG"
+	! grep -q 10.9.9.9 "$SQUID_AUTH_LOG"
+}
+
 @test "every request on a keep-alive connection to Squid carries the identity" {
 	run ab -v -- curl -sS -m 20 "http://$ORIGIN/hello" "http://$ORIGIN/echo-headers"
 	echo "$output"

@@ -107,7 +107,7 @@ http_port 127.0.0.1:$SQUID_PORT
 pid_filename $FIX/squid.pid
 include $TESTS_DIR/../contrib/squid-agentbox.conf
 access_log stdio:$SQUID_LOG agentbox
-logformat abauth %ru %{Proxy-Authorization}>h
+logformat abauth %ru %{Proxy-Authorization}>h xff=%{X-Forwarded-For}>h fwd=%{Forwarded}>h
 access_log stdio:$FIX/auth.log abauth
 cache_log $FIX/cache.log
 cache_store_log none

@@ -298,6 +298,9 @@ static void forward_head(void **state)
 		"Connection: keep-alive, X-Secret\r\n"
 		"X-Secret: 1\r\n"
 		"X-Agentbox-Session: forged\r\n"
+		"X-Forwarded-For: 10.9.9.9\r\n"
+		"Forwarded: for=10.9.9.9\r\n"
+		"Via: 1.1 forged\r\n"
 		"Accept: */*\n\r\n";
 	struct ab_fwd f = { .origin_form = 1, .strip = "x-agentbox-session",
 			    .extra = "X-Added: yes\r\n" };
@@ -312,9 +315,13 @@ static void forward_head(void **state)
 	out[n] = '\0';
 	assert_string_equal(out, "GET /?q=1 HTTP/1.1\r\n"
 			    "Host: example.org:8080\r\n"
+			    "X-Forwarded-For: 10.9.9.9\r\n"
+			    "Forwarded: for=10.9.9.9\r\n"
+			    "Via: 1.1 forged\r\n"
 			    "Accept: */*\r\n"
 			    "X-Added: yes\r\n\r\n");
 	f.origin_form = 0;
+	f.strip_forwarding = 1;
 	n = ab_http_forward_head(h, &r, &f, out, sizeof(out));
 	assert_true(n > 0);
 	out[n] = '\0';
