@@ -144,6 +144,29 @@ CONF
 	[[ "$output" == *"--max-conns 100: the enforced profile"*"allows at most 8" ]]
 }
 
+@test "enforced profile: egress and audit rules may only be tightened" {
+	export AGENTBOX_TEST_SYSCONF="$SYSCONF_DIR/enforce"
+	printf '[egress]\nallow = evil.example\n' >"$P/e1.conf"
+	run "$AGENTBOX" profile show "$P/e1.conf"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"e1.conf:2: allow 'evil.example': the enforced profile"*"allows only its own list, and a profile may only tighten it"* ]]
+	printf '[egress]\nports = 22\n' >"$P/e2.conf"
+	run "$AGENTBOX" profile show "$P/e2.conf"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"e2.conf:2: ports '22': the enforced profile"* ]]
+	printf '[audit]\nlog = none\n' >"$P/e3.conf"
+	run "$AGENTBOX" profile show "$P/e3.conf"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"e3.conf:2: log: enforced as 'file' by $SYSCONF_DIR/enforce/profiles/corp.conf:"* ]]
+	# a deny, or repeating the enforced allow, tightens: accepted
+	printf '[egress]\ndeny = build.corp.example\nallow = *.corp.example\n' >"$P/ok.conf"
+	run "$AGENTBOX" profile show "$P/ok.conf"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"deny = build.corp.example # $P/ok.conf:2"* ]]
+	[[ "$output" == *"ports = 443 # $SYSCONF_DIR/enforce/profiles/corp.conf:"*"(enforced)"* ]]
+}
+
 @test "host daemon's unix socket: unreachable inside unless the profile allows it" {
 	sock="$BATS_TEST_TMPDIR/daemon.sock"
 	/usr/bin/python3 -c '
