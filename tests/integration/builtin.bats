@@ -145,6 +145,28 @@ r = c.getresponse(); print(r.status, r.headers['X-Agentbox-Reason'])"
 	[ "$(requests)" -eq 2 ]
 }
 
+@test "built-in pipelining: requests sent in one write are each checked in turn" {
+	run abo -- /usr/bin/python3 -c "
+import os, socket
+p = os.environ['http_proxy'].split('//')[1].rstrip('/').split(':')
+s = socket.create_connection((p[0], int(p[1])), timeout=20)
+s.sendall(b'GET http://$ORIGIN/chunked HTTP/1.1\r\n\r\n'
+          b'GET http://$ORIGIN/hello HTTP/1.1\r\n\r\n'
+          b'GET http://www.evil.test:$ORIGIN_PORT/ HTTP/1.1\r\n\r\n')
+data = b''
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+print(data.count(b'HTTP/1.1 200'), data.count(b'HTTP/1.1 403'),
+      b'three' in data, b'hello from origin' in data)"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "2 1 True True" ]
+	[ "$(requests)" -eq 3 ]
+}
+
 @test "built-in keep-alive: two allowed requests share one connection" {
 	run abo -v -- curl -sS -m 20 "http://$ORIGIN/hello" "http://$ORIGIN/chunked"
 	echo "$output"
