@@ -79,6 +79,7 @@ int ab_parse_upstream(struct ab_upstream *u, const char *url,
 int ab_parse_subnet(const char *cidr, struct in_addr *sandbox,
 		    struct in_addr *gateway, unsigned *prefix_len,
 		    struct ab_err *e);
+int ab_upstream_name(const struct ab_upstream *u, char *buf, size_t size);
 int ab_upstream_from_env(struct ab_upstream *u, char *const envp[],
 			 struct ab_err *e);
 void ab_usage(int fd);

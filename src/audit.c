@@ -46,7 +46,7 @@ struct ab_audit {
 	char profile[256];
 	char upstream[300];
 	char user[64];
-	uid_t uid;
+	char uid[16];
 };
 
 /**
@@ -131,7 +131,7 @@ struct ab_audit *ab_audit_open(const struct ab_audit_cfg *cfg,
 	snprintf(a->session, sizeof(a->session), "%s", cfg->session);
 	snprintf(a->profile, sizeof(a->profile), "%s", cfg->profile);
 	snprintf(a->upstream, sizeof(a->upstream), "%s", cfg->upstream);
-	a->uid = getuid();
+	snprintf(a->uid, sizeof(a->uid), "%u", (unsigned)getuid());
 	snprintf(a->user, sizeof(a->user), "%s", cfg->user);
 	return a;
 fail:
@@ -140,7 +140,8 @@ fail:
 }
 
 static json_t *event_base(struct ab_audit *a, const char *action,
-			  const char *kind_type, const char *outcome)
+			  const char *category, const char *kind_type,
+			  const char *outcome)
 {
 	char ts[40];
 	struct timeval tv;
@@ -157,18 +158,11 @@ static json_t *event_base(struct ab_audit *a, const char *action,
 		      "@timestamp", ts,
 		      "ecs", "version", ECS_VERSION,
 		      "event", "kind", "event", "action", action,
-		      "category", "network", "type", kind_type,
+		      "category", category, "type", kind_type,
 		      "outcome", outcome,
-		      "user", "name", a->user, "id", "",
+		      "user", "name", a->user, "id", a->uid,
 		      "agentbox", "session", a->session, "profile",
 		      a->profile, "upstream", a->upstream);
-	if (o) {
-		char uid[16];
-
-		snprintf(uid, sizeof(uid), "%u", (unsigned)a->uid);
-		json_object_set_new(json_object_get(o, "user"), "id",
-				    json_string(uid));
-	}
 	return o;
 }
 
@@ -229,14 +223,11 @@ void ab_audit_session(struct ab_audit *a, bool start, char *const argv[],
 
 	if (!a)
 		return;
-	o = event_base(a, start ? "session-start" : "session-end",
+	o = event_base(a, start ? "session-start" : "session-end", "process",
 		       start ? "start" : "end",
 		       start || !exit_code ? "success" : "failure");
 	if (!o)
 		return;
-	json_array_set_new(json_object_get(json_object_get(o, "event"),
-					   "category"), 0,
-			   json_string("process"));
 	if (start) {
 		json_t *args = json_array();
 		char cmd[4096] = "";
@@ -286,7 +277,7 @@ void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r)
 
 	if (!a)
 		return;
-	o = event_base(a, r->action, r->allowed ? "allowed" : "denied",
+	o = event_base(a, r->action, "network", r->allowed ? "allowed" : "denied",
 		       r->allowed && r->status < 400 ? "success" : "failure");
 	if (!o)
 		return;
@@ -384,7 +375,7 @@ void ab_audit_socket(struct ab_audit *a, const struct ab_actor *who,
 	snprintf(reason, sizeof(reason), "%s(%s, %s, %d) is refused by the "
 		 "seccomp filter", nr == SYS_socketpair ? "socketpair" : "socket", fn, tn,
 		 protocol);
-	o = event_base(a, "socket-denied", "denied", "failure");
+	o = event_base(a, "socket-denied", "network", "denied", "failure");
 	if (!o)
 		return;
 	json_object_set_new(json_object_get(o, "event"), "reason",

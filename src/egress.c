@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "egress.h"
+#include "util.h"
 
 struct range {
 	int family;
@@ -68,6 +69,24 @@ static const struct range special[] = {
 	{ AF_INET6, "fec0::", 10, "site-local" },
 	{ AF_INET6, "ff00::", 8, "multicast" },
 };
+
+/* special[i] parsed, once: it is asked for every address the proxy sees */
+static const struct ab_net *special_net(size_t i)
+{
+	static struct ab_net nets[ARRAY_SIZE(special)];
+	static bool parsed;
+
+	if (!parsed) {
+		for (size_t j = 0; j < ARRAY_SIZE(special); j++) {
+			nets[j].family = special[j].family;
+			nets[j].prefix = special[j].prefix;
+			inet_pton(special[j].family, special[j].net,
+				  nets[j].addr);
+		}
+		parsed = true;
+	}
+	return &nets[i];
+}
 
 static bool in_net(int family, const uint8_t *a, const struct ab_net *n)
 {
@@ -382,16 +401,8 @@ int ab_egress_addr(const struct ab_egress *g, const struct sockaddr *sa,
 		memcpy(&s4.sin_addr, v4, 4);
 		return ab_egress_addr(g, (struct sockaddr *)&s4, why, size);
 	}
-	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
-		struct ab_net n;
-
-		if (special[i].family != family)
-			continue;
-		memset(&n, 0, sizeof(n));
-		n.family = family;
-		n.prefix = special[i].prefix;
-		inet_pton(family, special[i].net, n.addr);
-		if (in_net(family, a, &n)) {
+	for (size_t i = 0; i < ARRAY_SIZE(special); i++) {
+		if (in_net(family, a, special_net(i))) {
 			snprintf(why, size, "%s is %s (allow_net)", text,
 				 special[i].what);
 			return -1;

@@ -45,6 +45,27 @@ static size_t find_head_end(const char *buf, size_t len)
 }
 
 /**
+ * ab_http_authority() - Write "host:port", with brackets for an IPv6 host
+ * @buf:	Result
+ * @size:	Its size
+ * @host:	Host, without brackets
+ * @port:	Port, or 0 to leave it out
+ *
+ * Return: as snprintf()
+ */
+int ab_http_authority(char *buf, size_t size, const char *host,
+		      unsigned port)
+{
+	int v6 = strchr(host, ':') != NULL;
+
+	if (!port)
+		return snprintf(buf, size, "%s%s%s", v6 ? "[" : "", host,
+				v6 ? "]" : "");
+	return snprintf(buf, size, "%s%s%s:%u", v6 ? "[" : "", host,
+			v6 ? "]" : "", port);
+}
+
+/**
  * ab_http_parse_authority() - Parse "host:port", "[v6]:port" or "host"
  * @s:		Text (not NUL-terminated)
  * @len:	Its length
@@ -700,16 +721,11 @@ long ab_http_forward_head(const char *head, const struct ab_req *r,
 	snprintf(ver, sizeof(ver), " HTTP/1.%d\r\n", r->minor);
 	out_str(&o, ver);
 	if (f->origin_form && r->kind == AB_REQ_ABSOLUTE) {
-		int v6 = strchr(r->host, ':') != NULL;
-
-		if (r->port == 80)
-			snprintf(hostl, sizeof(hostl), "Host: %s%s%s\r\n",
-				 v6 ? "[" : "", r->host, v6 ? "]" : "");
-		else
-			snprintf(hostl, sizeof(hostl), "Host: %s%s%s:%u\r\n",
-				 v6 ? "[" : "", r->host, v6 ? "]" : "",
-				 r->port);
+		ab_http_authority(hostl, sizeof(hostl), r->host,
+				  r->port == 80 ? 0 : r->port);
+		out_str(&o, "Host: ");
 		out_str(&o, hostl);
+		out_str(&o, "\r\n");
 	}
 	p = (const char *)memchr(head, '\n', r->head_len) + 1;
 	for (;;) {

@@ -43,7 +43,8 @@ static void put_clean(FILE *out, const char *s)
 	}
 }
 
-static const char *str(json_t *o, const char *path)
+/* The value at a dotted ECS path ("event.action"), or NULL */
+static json_t *at(json_t *o, const char *path)
 {
 	char key[64];
 	const char *dot;
@@ -53,29 +54,26 @@ static const char *str(json_t *o, const char *path)
 		o = json_object_get(o, key);
 		path = dot + 1;
 	}
-	o = json_object_get(o, path);
+	return json_object_get(o, path);
+}
+
+static const char *str(json_t *o, const char *path)
+{
+	o = at(o, path);
 	return json_is_string(o) ? json_string_value(o) : NULL;
 }
 
 static long long num(json_t *o, const char *path)
 {
-	char key[64];
-	const char *dot;
-
-	while ((dot = strchr(path, '.'))) {
-		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
-		o = json_object_get(o, key);
-		path = dot + 1;
-	}
-	o = json_object_get(o, path);
+	o = at(o, path);
 	return json_is_integer(o) ? (long long)json_integer_value(o) : -1;
 }
 
 /* event.type is an array; the relay puts "allowed" or "denied" first */
 static const char *first_type(json_t *o)
 {
-	json_t *t = json_object_get(json_object_get(o, "event"), "type");
-	const char *v = json_string_value(json_array_get(t, 0));
+	const char *v = json_string_value(json_array_get(at(o, "event.type"),
+							 0));
 
 	return v ? v : "";
 }

@@ -141,12 +141,7 @@ static int open_audit(struct ab_config *c, struct ab_err *e)
 		.upstream = up,
 	};
 
-	if (c->upstream.builtin)
-		snprintf(up, sizeof(up), "builtin");
-	else
-		snprintf(up, sizeof(up), strchr(c->upstream.host, ':') ?
-			 "[%s]:%u" : "%s:%u", c->upstream.host,
-			 c->upstream.port);
+	ab_upstream_name(&c->upstream, up, sizeof(up));
 	if (c->audit_sinks & AB_AUDIT_FILE) {
 		if (!c->audit_path[0] &&
 		    ab_audit_default_path(c->audit_path,

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "options.h"
 
 /**
@@ -41,6 +42,21 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max,
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/**
+ * ab_upstream_name() - The upstream as messages and logs name it
+ * @u:		Upstream
+ * @buf:	Result: "HOST:PORT" ("[V6]:PORT") or "builtin"
+ * @size:	Its size
+ *
+ * Return: as snprintf()
+ */
+int ab_upstream_name(const struct ab_upstream *u, char *buf, size_t size)
+{
+	if (u->builtin)
+		return snprintf(buf, size, "builtin");
+	return ab_http_authority(buf, size, u->host, u->port);
 }
 
 /**

@@ -1088,6 +1088,15 @@ static int connect_to(struct ab_relay *r, struct conn *k,
 	return 0;
 }
 
+/* An idle upstream connection is reusable if it has not closed or talked */
+static bool idle_alive(int fd)
+{
+	char c;
+
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	       errno == EAGAIN;
+}
+
 /**
  * take_warm() - Use the connection made at start to check the upstream
  * @r:		Relay
@@ -1097,25 +1106,16 @@ static int connect_to(struct ab_relay *r, struct conn *k,
 static int take_warm(struct ab_relay *r)
 {
 	int fd = r->cfg.warm_fd;
-	char c;
 
 	if (fd < 0)
 		return -1;
 	r->cfg.warm_fd = -1;
-	if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN)
-		return fd;	/* open, nothing to read: alive */
+	if (idle_alive(fd))
+		return fd;
 	close(fd);
 	return -1;
 }
 
-/* An idle upstream connection is reusable if it has not closed or talked */
-static bool idle_alive(int fd)
-{
-	char c;
-
-	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
-	       errno == EAGAIN;
-}
 
 static void connect_next(struct ab_relay *r, struct conn *k)
 {
@@ -1365,7 +1365,6 @@ static void conn_head(struct ab_relay *r, struct conn *k)
 {
 	struct ab_req *q = &k->req;
 	enum ab_head_status st;
-	bool v6;
 
 	st = ab_http_parse_head(k->cin, k->cin_len, q);
 	if (st == AB_HEAD_INCOMPLETE)
@@ -1391,11 +1390,11 @@ static void conn_head(struct ab_relay *r, struct conn *k)
 	case AB_HEAD_OK:
 		break;
 	}
-	v6 = strchr(q->host, ':') != NULL;
-	if (q->kind == AB_REQ_CONNECT)
-		snprintf(k->target, sizeof(k->target), "CONNECT %s%s%s:%u",
-			 v6 ? "[" : "", q->host, v6 ? "]" : "", q->port);
-	else
+	if (q->kind == AB_REQ_CONNECT) {
+		memcpy(k->target, "CONNECT ", 8);
+		ab_http_authority(k->target + 8, sizeof(k->target) - 8,
+				  q->host, q->port);
+	} else
 		snprintf(k->target, sizeof(k->target), "%s %.*s", q->method,
 			 (int)(q->target_len < 280 ? q->target_len : 280),
 			 k->cin + q->target_off);

@@ -135,13 +135,9 @@ static int sup_resolve(struct supervisor *s, struct ab_err *e)
 	char port[8];
 	int rc;
 
-	if (u->builtin) {
-		snprintf(s->up_name, sizeof(s->up_name), "builtin");
+	ab_upstream_name(u, s->up_name, sizeof(s->up_name));
+	if (u->builtin)
 		return 0;
-	}
-	snprintf(s->up_name, sizeof(s->up_name), "%s%s%s:%u",
-		 strchr(u->host, ':') ? "[" : "", u->host,
-		 strchr(u->host, ':') ? "]" : "", u->port);
 	snprintf(port, sizeof(port), "%u", u->port);
 	rc = getaddrinfo(u->host, port, &hints, &s->ai);
 	if (rc)

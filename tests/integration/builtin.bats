@@ -26,6 +26,11 @@ ports = $ORIGIN_PORT
 CONF
 }
 
+# python: s, a socket connected to the proxy the sandbox was given
+RAW="import os, socket
+p = os.environ['http_proxy'].split('//')[1].rstrip('/').split(':')
+s = socket.create_connection((p[0], int(p[1])), timeout=20)"
+
 abo() {	# the built-in proxy, allowed to reach the local origins
 	"$AGENTBOX" --upstream builtin --profile "$BATS_TEST_TMPDIR/open.conf" "$@"
 }
@@ -146,10 +151,7 @@ r = c.getresponse(); print(r.status, r.headers['X-Agentbox-Reason'])"
 }
 
 @test "built-in pipelining: requests sent in one write are each checked in turn" {
-	run abo -- /usr/bin/python3 -c "
-import os, socket
-p = os.environ['http_proxy'].split('//')[1].rstrip('/').split(':')
-s = socket.create_connection((p[0], int(p[1])), timeout=20)
+	run abo -- /usr/bin/python3 -c "$RAW
 s.sendall(b'GET http://$ORIGIN/chunked HTTP/1.1\r\n\r\n'
           b'GET http://$ORIGIN/hello HTTP/1.1\r\n\r\n'
           b'GET http://www.evil.test:$ORIGIN_PORT/ HTTP/1.1\r\n\r\n')
@@ -200,10 +202,7 @@ printf abcdefgh | curl -sS -m 20 -H 'Transfer-Encoding: chunked' --data-binary @
 }
 
 @test "request smuggling: Content-Length with Transfer-Encoding gets 400, logged" {
-	run abo -- /usr/bin/python3 -c "
-import os, socket
-p = os.environ['http_proxy'].split('//')[1].rstrip('/').split(':')
-s = socket.create_connection((p[0], int(p[1])), timeout=20)
+	run abo -- /usr/bin/python3 -c "$RAW
 s.sendall(b'POST http://$ORIGIN/echo-body HTTP/1.1\r\nHost: $ORIGIN\r\n'
           b'Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
           b'GET http://www.evil.test/ HTTP/1.1\r\n\r\n')
@@ -215,10 +214,7 @@ print(s.recv(4096).decode().splitlines()[0])"
 }
 
 @test "request smuggling: conflicting Content-Lengths get 400" {
-	run abo -- /usr/bin/python3 -c "
-import os, socket
-p = os.environ['http_proxy'].split('//')[1].rstrip('/').split(':')
-s = socket.create_connection((p[0], int(p[1])), timeout=20)
+	run abo -- /usr/bin/python3 -c "$RAW
 s.sendall(b'POST http://$ORIGIN/echo-body HTTP/1.1\r\nContent-Length: 4\r\n'
           b'Content-Length: 40\r\n\r\nabcd')
 print(s.recv(4096).decode().splitlines()[0])"
@@ -227,10 +223,7 @@ print(s.recv(4096).decode().splitlines()[0])"
 }
 
 @test "an oversized request head through the built-in proxy gets 431, logged" {
-	run abo -- /usr/bin/python3 -c "
-import os, socket
-p = os.environ['http_proxy'].split('//')[1].rstrip('/').split(':')
-s = socket.create_connection((p[0], int(p[1])), timeout=20)
+	run abo -- /usr/bin/python3 -c "$RAW
 s.sendall(b'GET http://$ORIGIN/ HTTP/1.1\r\nX: ' + b'a' * 20000)
 print(s.recv(4096).decode().splitlines()[0])"
 	[ "$output" = "HTTP/1.1 431 Request Header Fields Too Large" ]
