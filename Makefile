@@ -51,7 +51,7 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
 # src/seccomp.c holds the filter's rules and runs at build time only
 SRCS      := $(filter-out src/seccomp.c,$(wildcard src/*.c))
 GEN_SRCS  := tools/gen-seccomp.c src/seccomp.c src/err.c
-PURE_SRCS := src/egress.c src/http.c src/options.c src/env.c src/err.c src/util.c
+PURE_SRCS := src/egress.c src/hook.c src/http.c src/options.c src/env.c src/err.c src/util.c
 HDRS      := $(wildcard include/*.h)
 
 OBJS      := $(SRCS:src/%.c=build/%.o)

@@ -20,6 +20,7 @@ struct ab_audit_cfg {
 	const char *path;		/* file sink, or NULL */
 	bool syslog;			/* syslog sink */
 	const char *session;
+	const char *run;
 	const char *user;		/* the caller's name */
 	const char *profile;		/* "" if none */
 	const char *upstream;		/* "builtin" or "HOST:PORT" */

@@ -60,7 +60,8 @@ struct ab_config {
 	const struct ab_profile *profile;	/* the merged profile */
 	struct ab_policy *policy;	/* what init applies (policy.c) */
 	struct ab_egress *egress;	/* built-in proxy's policy */
-	char session[24];		/* this run's id */
+	char session[72];		/* --session, else the run's id */
+	char run[24];			/* this run's own id */
 	char user[64];			/* the caller's name, for the logs */
 	unsigned audit_sinks;		/* AB_AUDIT_* */
 	char audit_path[4096];		/* "" for the default */
@@ -82,6 +83,7 @@ int ab_parse_subnet(const char *cidr, struct in_addr *sandbox,
 int ab_upstream_name(const struct ab_upstream *u, char *buf, size_t size);
 int ab_upstream_from_env(struct ab_upstream *u, char *const envp[],
 			 struct ab_err *e);
+bool ab_session_label_ok(const char *s, size_t len);
 void ab_usage(int fd);
 
 #endif /* AB_OPTIONS_H */

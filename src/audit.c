@@ -11,8 +11,9 @@
  *   connect         one per CONNECT tunnel
  *   socket-denied   a socket() the seccomp filter refused (user notification)
  *
- * Every event carries agentbox.session and agentbox.profile, user.name and,
- * where known, the process inside the sandbox that caused it.
+ * Every event carries agentbox.session (--session, else the run's id),
+ * agentbox.run (this run's own id), agentbox.profile, user.name and, where
+ * known, the process inside the sandbox that caused it.
  *
  * The file is opened O_APPEND before the sandbox exists, and each line is
  * one write(2): lines from concurrent sessions do not interleave.
@@ -42,7 +43,8 @@
 struct ab_audit {
 	int fd;
 	bool syslog;
-	char session[32];
+	char session[72];
+	char run[24];
 	char profile[256];
 	char upstream[300];
 	char user[64];
@@ -129,6 +131,7 @@ struct ab_audit *ab_audit_open(const struct ab_audit_cfg *cfg,
 		a->syslog = true;
 	}
 	snprintf(a->session, sizeof(a->session), "%s", cfg->session);
+	snprintf(a->run, sizeof(a->run), "%s", cfg->run);
 	snprintf(a->profile, sizeof(a->profile), "%s", cfg->profile);
 	snprintf(a->upstream, sizeof(a->upstream), "%s", cfg->upstream);
 	snprintf(a->uid, sizeof(a->uid), "%u", (unsigned)getuid());
@@ -154,14 +157,15 @@ static json_t *event_base(struct ab_audit *a, const char *action,
 	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ",
 		 (long)(tv.tv_usec / 1000));
 	o = json_pack("{s:s, s:{s:s}, s:{s:s, s:s, s:[s], s:[s], s:s}, "
-		      "s:{s:s, s:s}, s:{s:s, s:s, s:s}}",
+		      "s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s}}",
 		      "@timestamp", ts,
 		      "ecs", "version", ECS_VERSION,
 		      "event", "kind", "event", "action", action,
 		      "category", category, "type", kind_type,
 		      "outcome", outcome,
 		      "user", "name", a->user, "id", a->uid,
-		      "agentbox", "session", a->session, "profile",
+		      "agentbox", "session", a->session, "run", a->run,
+		      "profile",
 		      a->profile, "upstream", a->upstream);
 	return o;
 }

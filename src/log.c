@@ -82,6 +82,8 @@ static void print_event(json_t *o, FILE *out)
 {
 	const char *action = str(o, "event.action"), *ts = str(o, "@timestamp");
 	const char *who = str(o, "process.name");
+	const char *sess = str(o, "agentbox.session");
+	const char *run = str(o, "agentbox.run");
 	long long pid = num(o, "process.pid"), dur = num(o, "event.duration");
 	char tag[16];
 
@@ -90,6 +92,10 @@ static void print_event(json_t *o, FILE *out)
 	put_clean(out, ts ? ts : "-");
 	fputs("  ", out);
 	put_clean(out, str(o, "agentbox.session"));
+	if (run && sess && strcmp(run, sess)) {	/* --session: which run */
+		fputc('/', out);
+		put_clean(out, run);
+	}
 	if (!strcmp(action, "session-start"))
 		snprintf(tag, sizeof(tag), "START");
 	else if (!strcmp(action, "session-end"))
@@ -156,7 +162,7 @@ static int show_line(const char *line, const struct opts *o, long lineno)
 {
 	json_error_t err;
 	json_t *j = json_loads(line, 0, &err);
-	const char *sess;
+	const char *sess, *run;
 
 	if (!j || !json_is_object(j)) {
 		fprintf(stderr, "agentbox log: line %ld: not a JSON object: "
@@ -165,7 +171,9 @@ static int show_line(const char *line, const struct opts *o, long lineno)
 		return 0;
 	}
 	sess = str(j, "agentbox.session");
-	if (o->session && (!sess || strcmp(sess, o->session))) {
+	run = str(j, "agentbox.run");
+	if (o->session && (!sess || strcmp(sess, o->session)) &&
+	    (!run || strcmp(run, o->session))) {
 		json_decref(j);
 		return 0;
 	}
@@ -185,7 +193,7 @@ static void usage(FILE *f)
 		"[FILE]\n"
 		"  -f, --follow        keep printing events as they are "
 		"written\n"
-		"  -s, --session ID    only this session's events\n"
+		"  -s, --session ID    only the events of this session or run\n"
 		"  -n, --lines N       only the last N events (with -f: 10)\n"
 		"      --json          the events as written (JSON lines)\n"
 		"FILE defaults to $XDG_STATE_HOME/agentbox/audit.jsonl.\n");

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "egress.h"
 #include "err.h"
+#include "hook.h"
 #include "log.h"
 #include "options.h"
 #include "policy.h"
@@ -136,6 +137,7 @@ static int open_audit(struct ab_config *c, struct ab_err *e)
 	struct ab_audit_cfg ac = {
 		.syslog = c->audit_sinks & AB_AUDIT_SYSLOG,
 		.session = c->session,
+		.run = c->run,
 		.user = c->user,
 		.profile = c->profile_name ? c->profile_name : "",
 		.upstream = up,
@@ -168,6 +170,8 @@ int main(int argc, char *argv[])
 		return ab_profile_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "log"))
 		return ab_log_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "hook"))
+		return ab_hook_main(argc - 1, argv + 1);
 	if (ab_options_parse(&c, argc, argv, &e)) {
 		ab_err_print(&e);
 		return AB_EXIT_SETUP;
@@ -179,6 +183,16 @@ int main(int argc, char *argv[])
 	if (c.version) {
 		printf("agentbox %s\n", AB_VERSION);
 		return 0;
+	}
+	if (ab_inside_agentbox()) {
+		const char *sess = getenv("AGENTBOX_SESSION");
+
+		ab_fail(&e, 0, "already inside agentbox (session %.64s): a "
+			"sandbox in the sandbox is not supported",
+			sess ? sess : "?");
+		ab_hint(&e, "run the command directly: it has no other way "
+			"out than the proxy already");
+		goto fail;
 	}
 	if (!(eg = malloc(sizeof(*eg)))) {
 		ab_fail(&e, ENOMEM, "egress policy");
@@ -201,7 +215,9 @@ int main(int argc, char *argv[])
 	if (c.credentials[0] && !c.upstream.builtin &&
 	    read_credentials(&c, &e))
 		goto fail;
-	ab_session_id(c.session, sizeof(c.session));
+	ab_session_id(c.run, sizeof(c.run));
+	if (!c.session[0])
+		snprintf(c.session, sizeof(c.session), "%s", c.run);
 	{
 		struct passwd *pw = getpwuid(getuid());
 

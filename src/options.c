@@ -383,6 +383,14 @@ int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
 					       "expected 1 to 65536", val);
 			c->max_conns = (unsigned)v;
 			c->cli_set |= AB_SET_MAX_CONNS;
+		} else if (!strcmp(name, "--session")) {
+			if (!(val = take_value(argc, argv, &i, eq, name, e)))
+				return -1;
+			if (!ab_session_label_ok(val, strlen(val)))
+				return ab_fail(e, 0, "--session '%.64s': expected "
+					       "1 to 64 letters, digits, '.', "
+					       "'_', ':' or '-'", val);
+			snprintf(c->session, sizeof(c->session), "%s", val);
 		} else if (!strcmp(name, "--pass-fd")) {
 			if (!(val = take_value(argc, argv, &i, eq, name, e)))
 				return -1;
@@ -410,6 +418,27 @@ int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
 }
 
 /**
+ * ab_session_label_ok() - Whether a session label may go into the logs
+ * @s:		Label (need not be NUL-terminated)
+ * @len:	Its length
+ *
+ * It is copied into the audit log, the identity header field and the
+ * environment, so it is kept to a charset that means the same everywhere.
+ *
+ * Return: true for 1 to 64 letters, digits, '.', '_', ':' or '-'
+ */
+bool ab_session_label_ok(const char *s, size_t len)
+{
+	if (!len || len > 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    (!s[i] || !strchr("._:-", s[i])))
+			return false;
+	return true;
+}
+
+/**
  * ab_usage() - Print the usage text
  * @fd:		Where to
  */
@@ -419,6 +448,7 @@ void ab_usage(int fd)
 "Usage: agentbox [OPTION...] [--] COMMAND [ARG...]\n"
 "       agentbox profile list | show [NAME] | lint PATH...\n"
 "       agentbox log [-f] [-s SESSION] [-n N] [--json] [FILE]\n"
+"       agentbox hook claude-code [--profile NAME] [--print-settings]\n"
 "Run COMMAND in a sandbox whose only network path is a relay to a proxy.\n"
 "\n"
 "  -u, --upstream URL    upstream proxy, http://HOST:PORT, or 'builtin' for\n"
@@ -433,6 +463,8 @@ void ab_usage(int fd)
 "      --proxy-port N    port of the proxy listener in the gateway (3128)\n"
 "      --max-conns N     relayed connections open at once (default %d)\n"
 "      --pass-fd N       keep descriptor N open in COMMAND (repeatable)\n"
+"      --session ID      label the run with an outer session's id (an\n"
+"                        agent's): the audit log and the proxy see it\n"
 "  -h, --help            this text\n"
 "      --version         print the version\n"
 "\n"

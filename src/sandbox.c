@@ -119,9 +119,9 @@ static void sup_identity(struct supervisor *s)
 		if ((unsigned char)*p < 0x21 || *p == 0x7f || *p == ';' ||
 		    *p == ',')
 			*p = '_';
-	n = snprintf(s->extra, sizeof(s->extra), "%s: session=%s; user=%s; "
-		     "profile=%s\r\n", c->identity, s->session,
-		     c->user, prof);
+	n = snprintf(s->extra, sizeof(s->extra), "%s: session=%s; run=%s; "
+		     "user=%s; profile=%s\r\n", c->identity, s->session,
+		     c->run, c->user, prof);
 	if (n > 0 && (size_t)n < sizeof(s->extra) && c->proxy_auth[0])
 		snprintf(s->extra + n, sizeof(s->extra) - (size_t)n,
 			 "Proxy-Authorization: %s\r\n", c->proxy_auth);

@@ -274,3 +274,25 @@ uint64_t ab_now_us(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
+
+/**
+ * ab_inside_agentbox() - Whether this process runs inside an agentbox sandbox
+ *
+ * The AGENTBOX marker alone is a variable anyone can set; inside agentbox
+ * the user namespace also maps one id, where the initial one maps them all.
+ *
+ * Return: true if both say so
+ */
+bool ab_inside_agentbox(void)
+{
+	const char *m = getenv("AGENTBOX");
+	unsigned long in, out, count;
+	char buf[512];
+
+	if (!m || strcmp(m, "1"))
+		return false;
+	if (ab_read_small_file("/proc/self/uid_map", buf, sizeof(buf)) <= 0)
+		return false;
+	return !(sscanf(buf, "%lu %lu %lu", &in, &out, &count) == 3 &&
+		 in == 0 && out == 0 && count == 4294967295UL);
+}

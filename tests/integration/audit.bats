@@ -76,7 +76,7 @@ exit 0"
 	run ab -- curl -sS -m 20 "http://$ORIGIN/hello"
 	[ "$status" -eq 0 ]
 	s=$(session_of)
-	squid_logged "GET http://$ORIGIN/hello .*\"session=$s; user=$(id -un); profile=none\""
+	squid_logged "GET http://$ORIGIN/hello .*\"session=$s; run=$s; user=$(id -un); profile=none\""
 }
 
 @test "a forged identity header from the sandbox is replaced by ours" {
