@@ -51,7 +51,7 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
 # src/seccomp.c holds the filter's rules and runs at build time only
 SRCS      := $(filter-out src/seccomp.c,$(wildcard src/*.c))
 GEN_SRCS  := tools/gen-seccomp.c src/seccomp.c src/err.c
-PURE_SRCS := src/egress.c src/hook.c src/http.c src/options.c src/env.c src/err.c src/util.c
+PURE_SRCS := src/egress.c src/hook.c src/http.c src/pem.c src/options.c src/env.c src/err.c src/util.c
 HDRS      := $(wildcard include/*.h)
 
 OBJS      := $(SRCS:src/%.c=build/%.o)
@@ -108,7 +108,7 @@ build/tests/try-syscall: tests/helpers/try-syscall.c | build
 DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
              libseccomp-dev libcap-ng-dev libinih-dev libjansson-dev \
              libc-ares-dev clang
-DEB_TEST  := libcmocka-dev bats squid curl openssl python3 git iproute2 \
+DEB_TEST  := libcmocka-dev bats squid-openssl curl wget openssl python3 python3-pip git iproute2 \
              procps util-linux passwd strace
 DEB_BENCH := hyperfine bubblewrap
 deps:

@@ -40,5 +40,6 @@ enum ab_hook_result ab_hook_claude(const char *in, size_t len,
 void ab_hook_out_free(struct ab_hook_out *out);
 int ab_shell_quote(const char *word, char *buf, size_t size);
 int ab_hook_main(int argc, char *argv[]);
+int ab_connect_main(int argc, char *argv[]);	/* connect.c */
 
 #endif /* AB_HOOK_H */

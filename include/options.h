@@ -69,6 +69,8 @@ struct ab_config {
 	char credentials[4096];		/* user:password file, "" if none */
 	char proxy_auth[512];		/* Proxy-Authorization value */
 	char identity[64];		/* identity header field name */
+	char self[4096];		/* this binary, "" if unknown */
+	char ca_bundle[4096];		/* the proxy's CA (PEM), "" if none */
 	bool help;
 	bool version;
 };

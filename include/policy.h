@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "cabundle.h"
 #include "err.h"
 #include "options.h"
 
@@ -33,6 +34,7 @@ struct ab_policy {
 	struct ab_strv sockets;		/* host sockets to cover */
 	struct ab_strv unset, set, pass;
 	char cwd[4096];			/* to re-enter after the mounts */
+	struct ab_ca ca;		/* [network] ca_bundle, pem NULL if none */
 };
 
 struct ab_policy *ab_policy_build(const struct ab_config *c,

@@ -172,6 +172,8 @@ int main(int argc, char *argv[])
 		return ab_log_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "hook"))
 		return ab_hook_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "connect"))
+		return ab_connect_main(argc - 1, argv + 1);
 	if (ab_options_parse(&c, argc, argv, &e)) {
 		ab_err_print(&e);
 		return AB_EXIT_SETUP;
@@ -215,6 +217,12 @@ int main(int argc, char *argv[])
 	if (c.credentials[0] && !c.upstream.builtin &&
 	    read_credentials(&c, &e))
 		goto fail;
+	{
+		ssize_t n = readlink("/proc/self/exe", c.self,
+				     sizeof(c.self) - 1);
+
+		c.self[n > 0 ? n : 0] = '\0';
+	}
 	ab_session_id(c.run, sizeof(c.run));
 	if (!c.session[0])
 		snprintf(c.session, sizeof(c.session), "%s", c.run);

@@ -494,6 +494,8 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 	}
 	if (c->credentials[0] && add_builtin_hide(pol, c->credentials, false))
 		goto oom;
+	if (c->ca_bundle[0] && ab_ca_build(c->ca_bundle, &pol->ca, e))
+		goto fail;
 	for (unsigned i = 0; p && i < p->l[AB_P_READONLY].n; i++)
 		if (add_pattern(pol, &p->l[AB_P_READONLY].v[i], false, &x,
 				e))
@@ -528,6 +530,7 @@ void ab_policy_free(struct ab_policy *pol)
 {
 	if (!pol)
 		return;
+	ab_ca_free(&pol->ca);
 	for (unsigned i = 0; i < pol->n_rules; i++)
 		free(pol->rules[i].path);
 	free(pol->rules);

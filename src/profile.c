@@ -74,6 +74,7 @@ static const struct key keys[] = {
 	{ "network",	"verbose",	K_SCALAR, AB_P_VERBOSE },
 	{ "network",	"credentials",	K_SCALAR, AB_P_CREDENTIALS },
 	{ "network",	"identity_header", K_SCALAR, AB_P_IDENTITY },
+	{ "network",	"ca_bundle",	K_SCALAR, AB_P_CA_BUNDLE },
 	{ "egress",	"allow",	K_LIST, AB_P_EG_ALLOW },
 	{ "egress",	"deny",		K_LIST, AB_P_EG_DENY },
 	{ "egress",	"ports",	K_LIST, AB_P_PORTS },
@@ -311,6 +312,7 @@ static int check_value(struct ctx *x, const struct key *k, const char *v)
 			return 1;
 		case AB_P_AUDIT_FILE:
 		case AB_P_CREDENTIALS:
+		case AB_P_CA_BUNDLE:
 			if (v[0] != '/' && strncmp(v, "~/", 2))
 				return perr(x, "%s '%s': expected an absolute "
 					    "path or ~/PATH", k->name, v);
@@ -443,6 +445,7 @@ static int tighten_only(struct ctx *x, const struct key *k, const char *v)
 			return perr(x, "upstream: enforced as '%s' by %s:%d",
 				    s->value, s->at.file, s->at.line);
 		if ((k->id == AB_P_CREDENTIALS || k->id == AB_P_IDENTITY ||
+		     k->id == AB_P_CA_BUNDLE ||
 		     k->id == AB_P_AUDIT_LOG || k->id == AB_P_AUDIT_FILE ||
 		     (k->id == AB_P_IP_LITERALS && !strcmp(v, "yes"))) &&
 		    strcmp(s->value, v))
@@ -1172,7 +1175,9 @@ int ab_profile_apply(const struct ab_profile *p, struct ab_config *c,
 	if (expand_home(s[AB_P_CREDENTIALS].value, c->credentials,
 			sizeof(c->credentials)) ||
 	    expand_home(s[AB_P_AUDIT_FILE].value, c->audit_path,
-			sizeof(c->audit_path)))
+			sizeof(c->audit_path)) ||
+	    expand_home(s[AB_P_CA_BUNDLE].value, c->ca_bundle,
+			sizeof(c->ca_bundle)))
 		return ab_fail(e, ENAMETOOLONG, "profile: path too long");
 	if (s[AB_P_AUDIT_LOG].value) {
 		const char *v = s[AB_P_AUDIT_LOG].value;

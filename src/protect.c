@@ -16,9 +16,12 @@
  *      (the flags the kernel locked, nosuid, nodev, noexec, atime, are
  *      left as they are); hide is an empty read-only tmpfs over a directory,
  *      or an empty read-only file over anything else.
- *   4. host sockets: each is covered by an empty read-only file; connect()
+ *   4. the bundle of trusted roots with the proxy's CA ([network]
+ *      ca_bundle, cabundle.c), from a read-only tmpfs of its own over the
+ *      system bundle.
+ *   5. host sockets: each is covered by an empty read-only file; connect()
  *      then fails with ECONNREFUSED.
- *   5. the working directory is entered again, through the new mounts
+ *   6. the working directory is entered again, through the new mounts
  *      (init's old one would reach below them).
  *
  * The command has no capability, so it cannot unmount any of it.  In a
@@ -45,26 +48,48 @@ struct empty {
 	int mnt;			/* the tmpfs (read-only once made) */
 };
 
-static int empty_make(struct empty *em, struct ab_err *e)
+/* A detached tmpfs of @size bytes, nosuid, nodev, noexec */
+static int tmpfs_make(size_t size, struct ab_err *e)
 {
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-	int fs, fd;
+	char sz[32];
+	int fs, mnt;
 
+	snprintf(sz, sizeof(sz), "%zu", size);
 	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return ab_fail(e, errno, "protect: fsopen tmpfs");
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k", 0) ||
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", sz, 0) ||
 	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0555", 0) ||
 	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
 		ab_fail(e, errno, "protect: tmpfs");
 		close(fs);
 		return -1;
 	}
-	em->mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID |
-			  MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID |
+		      MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	close(fs);
-	if (em->mnt < 0)
+	if (mnt < 0)
 		return ab_fail(e, errno, "protect: fsmount tmpfs");
+	return mnt;
+}
+
+static int tmpfs_seal(int mnt, struct ab_err *e)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+	if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+			  sizeof(attr)))
+		return ab_fail(e, errno, "protect: tmpfs read-only");
+	return 0;
+}
+
+static int empty_make(struct empty *em, struct ab_err *e)
+{
+	int fd;
+
+	em->mnt = tmpfs_make(4096, e);
+	if (em->mnt < 0)
+		return -1;
 	fd = openat(em->mnt, "empty", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
 	if (fd < 0 || mkdirat(em->mnt, "dir", 0555)) {
 		ab_fail(e, errno, "protect: empty file in tmpfs");
@@ -73,10 +98,7 @@ static int empty_make(struct empty *em, struct ab_err *e)
 		return -1;
 	}
 	close(fd);
-	if (mount_setattr(em->mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
-			  sizeof(attr)))
-		return ab_fail(e, errno, "protect: tmpfs read-only");
-	return 0;
+	return tmpfs_seal(em->mnt, e);
 }
 
 /**
@@ -113,6 +135,44 @@ static int attach(int dfd, const char *what, const char *target, bool ro,
 	}
 	close(t);
 	return 0;
+}
+
+/**
+ * ca_install() - The bundle with the proxy's CA, over the system bundle
+ * @ca:		Bundle (cabundle.c)
+ * @e:		Error
+ *
+ * Written into a tmpfs of its own, made read-only, then mounted over the
+ * system bundle's path: only this mount namespace sees it.
+ *
+ * Return: 0, or -1 with @e filled
+ */
+static int ca_install(const struct ab_ca *ca, struct ab_err *e)
+{
+	cleanup_fd int mnt = tmpfs_make(ca->len + 65536, e);
+	cleanup_fd int fd = -1;
+	size_t off = 0;
+
+	if (mnt < 0)
+		return -1;
+	fd = openat(mnt, "ca.pem", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return ab_fail(e, errno, "ca_bundle: create in tmpfs");
+	while (off < ca->len) {
+		ssize_t n = write(fd, ca->pem + off, ca->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ab_fail(e, n ? errno : EIO, "ca_bundle: write "
+				       "into tmpfs");
+		off += (size_t)n;
+	}
+	close(fd);	/* a file open for writing keeps it from sealing */
+	fd = -1;
+	if (tmpfs_seal(mnt, e))
+		return -1;
+	return attach(mnt, "ca.pem", ca->target, true, "ca_bundle over", e);
 }
 
 static int mkdirs(char *path, mode_t mode)
@@ -199,6 +259,8 @@ int ab_protect_apply(const struct ab_policy *pol, struct ab_err *e)
 			goto out;
 	}
 
+	if (pol->ca.pem && ca_install(&pol->ca, e))
+		goto out;
 	for (unsigned i = 0; i < pol->sockets.n; i++) {
 		if (em.mnt < 0 && empty_make(&em, e))
 			goto out;

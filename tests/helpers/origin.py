@@ -9,11 +9,17 @@ Binds 127.0.0.1 on a free port, writes the port to PORTFILE, serves:
   /chunked      a body in three chunks (Transfer-Encoding: chunked)
   POST /echo-body  "got N bytes: " and the first 64 (Content-Length or
                 chunked request bodies)
+  /files/PATH   the file PATH under $ORIGIN_ROOT, if that is set (a git
+                repository for dumb HTTP, a pip index); a directory
+                gives its index.html
 Runs until killed.  Traffic: loopback only.
 """
 import http.server
+import os
 import ssl
 import sys
+
+ROOT = os.environ.get("ORIGIN_ROOT")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -56,8 +62,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for part in (b"one ", b"two ", b"three\n"):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
+        elif path.startswith("/files/") and ROOT:
+            self.send_file(path[7:])
         else:
             self.send_error(404)
+
+    def send_file(self, rel):
+        parts = [p for p in rel.split("/") if p]
+        if any(p in (".", "..") for p in parts):
+            self.send_error(403)
+            return
+        full = os.path.join(ROOT, *parts)
+        if os.path.isdir(full):
+            full = os.path.join(full, "index.html")
+        try:
+            with open(full, "rb") as f:
+                body = f.read()
+        except OSError:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html" if full.endswith(
+            ".html") else "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_POST(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -88,7 +117,6 @@ def main():
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(sys.argv[1] + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
-    import os
     os.rename(sys.argv[1] + ".tmp", sys.argv[1])
     srv.serve_forever()
 

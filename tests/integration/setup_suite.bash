@@ -34,7 +34,7 @@ wait_for_port() {	# PORT SECONDS
 	done
 	return 1
 }
-
+export -f wait_for_file wait_for_port
 
 setup_suite() {
 	TESTS_DIR=$(cd "${TESTS_DIR:-$BATS_TEST_DIRNAME/..}" && pwd -P)
@@ -69,6 +69,9 @@ setup_suite() {
 		-CAcreateserial -days 2 -extfile "$FIX/san.ext" -out "$FIX/srv.pem" 2>/dev/null
 	export TEST_CA="$FIX/ca.pem"
 
+	# static files (a git repository, a pip index) made by the tests
+	export ORIGIN_ROOT="$FIX/www"
+	mkdir -p "$ORIGIN_ROOT"
 	/usr/bin/python3 "$TESTS_DIR/helpers/origin.py" "$FIX/origin.port" &
 	echo $! >"$FIX/origin.pid"
 	/usr/bin/python3 "$TESTS_DIR/helpers/origin.py" "$FIX/tls.port" \
@@ -118,6 +121,7 @@ cache_effective_user $user
 hosts_file $FIX/hosts
 dns_nameservers 127.0.0.1
 netdb_filename none
+pinger_enable off
 shutdown_lifetime 0 seconds
 logfile_rotate 0
 buffered_logs off

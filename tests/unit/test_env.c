@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -64,10 +65,56 @@ static void proxies_replaced(void **state)
 	ab_env_free(env);
 }
 
+/* Tools whose own settings would win over the standard variables */
+static void tool_settings(void **state)
+{
+	char *const in[] = {
+		"GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_0=a.b", "GIT_CONFIG_VALUE_0=1",
+		"GIT_CONFIG_KEY_1=c.d", "GIT_CONFIG_VALUE_1=2",
+		"JAVA_TOOL_OPTIONS=-Xmx1g", "NPM_CONFIG_PROXY=http://corp:1",
+		"PIP_PROXY=http://corp:2", "GIT_SSH_COMMAND=ssh -i k", NULL,
+	};
+	struct ab_config c;
+	struct ab_err e;
+	char **env;
+
+	(void)state;
+	assert_int_equal(ab_options_parse(&c, 3,
+		(char *const[]){ "agentbox", "--", "true", NULL }, &e), 0);
+	snprintf(c.self, sizeof(c.self), "/usr/bin/agentbox");
+	env = ab_env_build(in, &c, "s", &e);
+	assert_non_null(env);
+	assert_string_equal(get(env, "GIT_CONFIG_COUNT"), "3");
+	assert_string_equal(get(env, "GIT_CONFIG_KEY_0"), "a.b");
+	assert_string_equal(get(env, "GIT_CONFIG_KEY_2"), "http.proxy");
+	assert_string_equal(get(env, "GIT_CONFIG_VALUE_2"), "http://10.38.0.1:3128");
+	assert_int_equal(count(env, "GIT_CONFIG_COUNT"), 1);
+	assert_string_equal(get(env, "JAVA_TOOL_OPTIONS"), "-Xmx1g "
+		"-Dhttp.proxyHost=10.38.0.1 -Dhttp.proxyPort=3128 "
+		"-Dhttps.proxyHost=10.38.0.1 -Dhttps.proxyPort=3128 "
+		"-Dhttp.nonProxyHosts=localhost|127.0.0.1");
+	assert_int_equal(count(env, "npm_config_proxy"), 1);
+	assert_string_equal(get(env, "npm_config_proxy"), "http://10.38.0.1:3128");
+	assert_string_equal(get(env, "PIP_PROXY"), "http://10.38.0.1:3128");
+	assert_string_equal(get(env, "CARGO_HTTP_PROXY"), "http://10.38.0.1:3128");
+	assert_string_equal(get(env, "NODE_USE_ENV_PROXY"), "1");
+	assert_string_equal(get(env, "GIT_SSH_COMMAND"), "ssh -i k -o "
+		"'ProxyCommand=/usr/bin/agentbox connect %h %p'");
+	ab_env_free(env);
+
+	/* a binary path that would need quoting twice: no ProxyCommand */
+	snprintf(c.self, sizeof(c.self), "/opt/my tools/agentbox");
+	env = ab_env_build((char *const[]){ NULL }, &c, "s", &e);
+	assert_null(get(env, "GIT_SSH_COMMAND"));
+	assert_string_equal(get(env, "GIT_CONFIG_COUNT"), "1");
+	ab_env_free(env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(proxies_replaced),
+		cmocka_unit_test(tool_settings),
 	};
 
 	return cmocka_run_group_tests_name("env", tests, NULL, NULL);
