@@ -136,6 +136,9 @@ bench: agentbox
 	@tests/bench/run
 
 PROFILES  := $(wildcard profiles/*.conf)
+# The AppArmor profile that lets agentbox make user namespaces under
+# Ubuntu's restriction: installed where AppArmor is (APPARMOR=0/1 to force)
+APPARMOR  ?= $(shell [ -d /etc/apparmor.d ] && echo 1 || echo 0)
 
 install: agentbox
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -146,12 +149,23 @@ install: agentbox
 	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
 	install -m 0644 $(PROFILES) $(DESTDIR)$(DATADIR)/agentbox/profiles/
 	install -m 0644 contrib/squid-agentbox.conf $(DESTDIR)$(DATADIR)/agentbox/
+	@if [ "$(APPARMOR)" = 1 ]; then \
+	    install -d $(DESTDIR)$(SYSCONFDIR)/apparmor.d && \
+	    sed 's|@BINDIR@|$(BINDIR)|' contrib/apparmor/agentbox.in \
+	        >$(DESTDIR)$(SYSCONFDIR)/apparmor.d/agentbox && \
+	    chmod 0644 $(DESTDIR)$(SYSCONFDIR)/apparmor.d/agentbox && \
+	    echo "installed $(DESTDIR)$(SYSCONFDIR)/apparmor.d/agentbox"; \
+	    if [ -z "$(DESTDIR)" ] && command -v apparmor_parser >/dev/null && \
+	       [ -d /sys/kernel/security/apparmor ]; then \
+	        apparmor_parser -r $(SYSCONFDIR)/apparmor.d/agentbox; fi; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/agentbox $(DESTDIR)$(MANDIR)/man1/agentbox.1 \
 	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/agentbox/,$(PROFILES))
 	rm -f $(DESTDIR)$(DATADIR)/agentbox/squid-agentbox.conf
+	rm -f $(DESTDIR)$(SYSCONFDIR)/apparmor.d/agentbox
 	-rmdir $(DESTDIR)$(DATADIR)/agentbox/profiles $(DESTDIR)$(DATADIR)/agentbox
 
 # libFuzzer on the HTTP parsers (clang); FUZZ_TIME seconds from the corpus

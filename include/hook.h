@@ -41,5 +41,6 @@ void ab_hook_out_free(struct ab_hook_out *out);
 int ab_shell_quote(const char *word, char *buf, size_t size);
 int ab_hook_main(int argc, char *argv[]);
 int ab_connect_main(int argc, char *argv[]);	/* connect.c */
+int ab_doctor_main(int argc, char *argv[]);	/* doctor.c */
 
 #endif /* AB_HOOK_H */

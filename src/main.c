@@ -172,6 +172,8 @@ int main(int argc, char *argv[])
 		return ab_log_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "hook"))
 		return ab_hook_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "doctor"))
+		return ab_doctor_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "connect"))
 		return ab_connect_main(argc - 1, argv + 1);
 	if (ab_options_parse(&c, argc, argv, &e)) {

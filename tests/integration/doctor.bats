@@ -1,0 +1,42 @@
+#!/usr/bin/env bats
+# doctor.bats - agentbox doctor: every check, and what it says is wrong.
+
+load helpers
+
+@test "doctor: every check passes here, ending with a real sandbox" {
+	run "$AGENTBOX" doctor --upstream "http://127.0.0.1:$SQUID_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"ok    seccomp filters with user notification"* ]]
+	[[ "$output" == *"ok    user namespaces (user.max_user_namespaces = "* ]]
+	[[ "$output" == *"ok    a user namespace with network and mount namespaces can be made"* ]]
+	[[ "$output" == *"ok    upstream 127.0.0.1:$SQUID_PORT (from --upstream) answers"* ]]
+	[[ "$output" == *"ok    a sandbox (namespaces, veth, seccomp, relay) runs /bin/true"* ]]
+	[ "${lines[-1]}" = "0 failed, 0 warnings" ]
+}
+
+@test "doctor: an upstream that does not answer and a broken profile are named, with what to do" {
+	port=$(free_port)
+	run "$AGENTBOX" doctor --upstream "http://127.0.0.1:$port"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"FAIL  upstream 127.0.0.1:$port (from --upstream): connect: Connection refused"*"fix: start the proxy"* ]]
+	[[ "$output" == *"FAIL  a sandbox: agentbox: upstream proxy 127.0.0.1:$port"* ]]
+	printf '[network]\nupstrem = x\n' >"$BATS_TEST_TMPDIR/bad.conf"
+	run "$AGENTBOX" doctor --profile "$BATS_TEST_TMPDIR/bad.conf"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"FAIL  configuration: "*"bad.conf:2: unknown key 'upstrem'"* ]]
+	run "$AGENTBOX" doctor --frobnicate
+	[ "$status" -eq 2 ]
+}
+
+@test "doctor: AppArmor's restriction without agentbox's profile, and disabled user namespaces, say what to do" {
+	fake="$BATS_TEST_TMPDIR/sys"
+	mkdir -p "$fake/kernel" "$fake/user"
+	echo 1 >"$fake/kernel/apparmor_restrict_unprivileged_userns"
+	echo 0 >"$fake/user/max_user_namespaces"
+	AGENTBOX_TEST_PROC_SYS="$fake" run "$AGENTBOX" doctor
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"FAIL  AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1) and no agentbox profile is loaded"*"fix: sudo make install (installs /etc/apparmor.d/agentbox and loads it)"* ]]
+	[[ "$output" == *"FAIL  user namespaces disabled (user.max_user_namespaces = 0)"*"fix: sudo sysctl -w user.max_user_namespaces=15000"* ]]
+}
