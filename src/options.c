@@ -450,6 +450,7 @@ void ab_usage(int fd)
 "       agentbox log [-f] [-s SESSION] [-n N] [--json] [FILE]\n"
 "       agentbox hook claude-code [--profile NAME] [--print-settings]\n"
 "       agentbox connect HOST PORT   (inside: a tunnel through the proxy)\n"
+"       agentbox doctor [--profile NAME] [--upstream URL]\n"
 "Run COMMAND in a sandbox whose only network path is a relay to a proxy.\n"
 "\n"
 "  -u, --upstream URL    upstream proxy, http://HOST:PORT, or 'builtin' for\n"
