@@ -1,0 +1,65 @@
+#!/usr/bin/env bats
+# chromium.bats - the engine of Cursor and VS Code inside agentbox: headless
+# Chromium loads a page from a local HTTPS origin through Squid, its own
+# sandbox works nested, and a page the policy refuses fails cleanly.
+
+load helpers
+
+setup() {
+	export HOME="$BATS_TEST_TMPDIR/home"
+	mkdir -p "$HOME/.pki/nssdb"
+	cd "$BATS_TEST_TMPDIR"
+	# Chromium trusts NSS's database, not the system bundle: the test CA
+	# goes there, as a corporate CA would
+	certutil -d "sql:$HOME/.pki/nssdb" -N --empty-password
+	certutil -d "sql:$HOME/.pki/nssdb" -A -t "C,," -n "agentbox test CA" -i "$TEST_CA"
+	CHROMIUM=(chromium --headless --disable-gpu --no-first-run
+		--user-data-dir="$HOME/profile")
+	# Chromium runs its sandbox only for a user other than root
+	[ "$(id -u)" = 0 ] && CHROMIUM+=(--no-sandbox)
+	return 0
+}
+
+@test "headless Chromium inside agentbox loads a page from a local HTTPS origin through Squid" {
+	run timeout 60 "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- \
+		"${CHROMIUM[@]}" --dump-dom "https://$TLS_ORIGIN/hello"
+	echo "$output" | grep -v dbus | tail -5
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"<pre"*"hello from origin"* ]]
+	squid_logged "CONNECT $TLS_ORIGIN "
+}
+
+@test "Chromium's own sandbox works nested: renderers under seccomp, in namespaces of their own" {
+	[ "$(id -u)" != 0 ] || skip "Chromium refuses its sandbox as root (the unprivileged run checks it)"
+	run timeout 60 "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- sh -c '
+		"$@" --remote-debugging-port=0 about:blank 2>/dev/null &
+		for i in $(seq 100); do
+			r=$(pgrep -f -- "--type=renderer" | head -1)
+			[ -n "$r" ] && break
+			sleep 0.1
+		done
+		[ -n "$r" ] || { echo "no renderer"; exit 1; }
+		echo "seccomp=$(awk "/^Seccomp:/ {print \$2}" /proc/$r/status)"
+		[ "$(readlink /proc/$r/ns/user)" != "$(readlink /proc/self/ns/user)" ] && echo own-userns
+		[ "$(readlink /proc/$r/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] && echo own-pidns
+		[ "$(readlink /proc/$r/ns/net)" != "$(readlink /proc/self/ns/net)" ] && echo own-netns
+		kill %1' sh "${CHROMIUM[@]}"
+	echo "$output"
+	[[ "$output" == *"seccomp=2"* ]]
+	[[ "$output" == *own-userns*own-pidns*own-netns* ]]
+}
+
+@test "Chromium fails cleanly when the policy refuses the origin: a tunnel error, no content, the refusal logged" {
+	# the port is allowed: the name is what the policy refuses
+	printf '[egress]\nports = %s\ndeny = origin.test\n' "$TLS_PORT" >deny.conf
+	run timeout 60 "$AGENTBOX" --upstream builtin --profile "$PWD/deny.conf" -- \
+		"${CHROMIUM[@]}" --dump-dom "https://$TLS_ORIGIN/hello"
+	echo "$output" | grep -v dbus | tail -5
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Page load failed: net::ERR_TUNNEL_CONNECTION_FAILED"* ]]
+	[[ "$output" != *"hello from origin"* ]]
+	grep '"action":"connect"' "$AUDIT_LOG" | tail -1 >last
+	grep -q '"type":\["denied"\]' last
+	grep -q "origin.test is denied by 'deny = origin.test'" last
+	grep -q '"name":"chromium' last
+}
