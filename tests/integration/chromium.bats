@@ -63,3 +63,34 @@ setup() {
 	grep -q "origin.test is denied by 'deny = origin.test'" last
 	grep -q '"name":"chromium' last
 }
+
+@test "the cursor profile lets the IDE reach its Wayland display socket, and not the session bus next to it" {
+	export AGENTBOX_TEST_SYSCONF="$SYSCONF_DIR/open" AGENTBOX_TEST_VENDOR="$VENDOR_DIR"
+	export XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
+	mkdir -m 700 "$XDG_RUNTIME_DIR"
+	/usr/bin/python3 -c '
+import os, socket, sys, threading, time
+def serve(path, word):
+    s = socket.socket(socket.AF_UNIX); s.bind(path); s.listen(4)
+    while True:
+        c, _ = s.accept(); c.sendall(word); c.close()
+for p, w in (("wayland-1", b"display"), ("bus", b"bus")):
+    threading.Thread(target=serve, args=(os.path.join(sys.argv[1], p), w), daemon=True).start()
+time.sleep(60)' "$XDG_RUNTIME_DIR" &
+	srv=$!
+	for i in $(seq 100); do [ -S "$XDG_RUNTIME_DIR/bus" ] && break; sleep 0.05; done
+	run "$AGENTBOX" --upstream builtin --profile cursor -- /usr/bin/python3 -c '
+import os, socket
+for p in ("wayland-1", "bus"):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(os.path.join(os.environ["XDG_RUNTIME_DIR"], p)); print(p, s.recv(16).decode())
+    except OSError as e:
+        print(p, "refused", e.errno)
+print("dbus=" + os.environ.get("DBUS_SESSION_BUS_ADDRESS", "unset"))'
+	kill "$srv"
+	echo "$output"
+	[[ "$output" == *"wayland-1 display"* ]]
+	[[ "$output" == *"bus refused "* ]]
+	[[ "$output" == *"dbus=unset"* ]]
+}
