@@ -123,22 +123,22 @@ bump_logged() {	# PATTERN in the bumping Squid's log
 	return 1
 }
 
-@test "clients through Squid inside agentbox: curl, wget, git clone, python urllib, pip download" {
+@test "clients through Squid inside agentbox: curl, wget, git clone over https, python urllib, pip download" {
 	run ab -- sh -c "
 		curl -sS -m 20 --cacert '$TEST_CA' https://$TLS_ORIGIN/hello &&
 		wget -q -T 20 -O- http://$ORIGIN/hello &&
-		git clone -q http://$ORIGIN/files/repo.git clone && cat clone/README &&
+		git -c http.sslCAInfo='$TEST_CA' clone -q https://$TLS_ORIGIN/files/repo.git clone &&
+		cat clone/README &&
 		/usr/bin/python3 -c '$PY_GET' https://$TLS_ORIGIN/hello '$TEST_CA' &&
-		/usr/bin/python3 -m pip download -q --no-cache-dir --no-deps -d dl \
-			--trusted-host origin.test --index-url http://$ORIGIN/files/simple/ agentbox-demo && ls dl"
+		/usr/bin/python3 -m pip download -q --no-cache-dir --no-deps -d dl --cert '$TEST_CA' \
+			--index-url https://$TLS_ORIGIN/files/simple/ agentbox-demo && ls dl"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(grep -c 'hello from origin' <<<"$output")" -eq 3 ]
 	[[ "$output" == *"agentbox test repository"* ]]
 	[[ "$output" == *"agentbox_demo-1.0-py3-none-any.whl"* ]]
 	squid_logged "CONNECT $TLS_ORIGIN "
-	squid_logged "GET http://$ORIGIN/files/repo.git/info/refs"
-	squid_logged "GET http://$ORIGIN/files/simple/agentbox-demo/"
+	squid_logged "GET http://$ORIGIN/hello"
 }
 
 @test "tool configuration files naming another proxy do not route around agentbox's (git, pip, npm)" {
