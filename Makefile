@@ -175,10 +175,18 @@ build/fuzz_http: tests/fuzz/fuzz_http.c src/http.c include/http.h | build
 	    -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_http.c \
 	    src/http.c
 
-fuzz: build/fuzz_http
-	@mkdir -p build/fuzz-corpus
+build/fuzz_hook: tests/fuzz/fuzz_hook.c src/hook.c src/options.c src/http.c \
+                 src/err.c include/hook.h | build
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -iquote include \
+	    -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_hook.c \
+	    src/hook.c src/options.c src/http.c src/err.c
+
+fuzz: build/fuzz_http build/fuzz_hook
+	@mkdir -p build/fuzz-corpus build/fuzz-hook-corpus
 	build/fuzz_http -max_total_time=$(FUZZ_TIME) -max_len=20000 \
 	    build/fuzz-corpus tests/fuzz/corpus
+	build/fuzz_hook -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	    build/fuzz-hook-corpus tests/fuzz/hook-corpus
 
 cppcheck:
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability \
