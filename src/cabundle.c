@@ -39,6 +39,7 @@ static int read_whole(const char *what, const char *path, size_t max,
 	struct stat st;
 	size_t n = 0;
 
+	*buf = NULL;
 	if (fd < 0)
 		return ab_fail(e, errno, "%s %s: open", what, path);
 	if (fstat(fd, &st))
@@ -84,7 +85,7 @@ int ab_ca_build(const char *ca_file, struct ab_ca *ca, struct ab_err *e)
 
 	memset(ca, 0, sizeof(*ca));
 	if (read_whole("ca_bundle", ca_file, AB_CA_MAX_FILE, &extra,
-		       &extra_len, e))
+		       &extra_len, e) || !extra)
 		return -1;
 	certs = ab_pem_certs(extra, extra_len, why, sizeof(why));
 	if (certs < 0) {
@@ -102,7 +103,7 @@ int ab_ca_build(const char *ca_file, struct ab_ca *ca, struct ab_err *e)
 		return -1;
 	}
 	if (read_whole("system CA bundle", real, AB_CA_MAX_SYSTEM, &sys,
-		       &sys_len, e)) {
+		       &sys_len, e) || !sys) {
 		free(extra);
 		return -1;
 	}
