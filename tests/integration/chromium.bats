@@ -94,3 +94,17 @@ print("dbus=" + os.environ.get("DBUS_SESSION_BUS_ADDRESS", "unset"))'
 	[[ "$output" == *"bus refused "* ]]
 	[[ "$output" == *"dbus=unset"* ]]
 }
+
+@test "under a GNOME session Chromium takes GNOME's proxy settings (none): the cursor profile makes it use agentbox's" {
+	export AGENTBOX_TEST_SYSCONF="$SYSCONF_DIR/open" AGENTBOX_TEST_VENDOR="$VENDOR_DIR"
+	export XDG_CURRENT_DESKTOP=GNOME DESKTOP_SESSION=gnome
+	run timeout 60 "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- \
+		"${CHROMIUM[@]}" --dump-dom "https://$TLS_ORIGIN/hello"
+	echo "$output" | grep -v dbus | tail -3
+	[[ "$output" != *"hello from origin"* ]]
+	run timeout 60 "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" --profile cursor -- \
+		"${CHROMIUM[@]}" --dump-dom "https://$TLS_ORIGIN/hello"
+	echo "$output" | grep -v dbus | tail -3
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hello from origin"* ]]
+}
