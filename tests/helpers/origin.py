@@ -9,13 +9,20 @@ Binds 127.0.0.1 on a free port, writes the port to PORTFILE, serves:
   /chunked      a body in three chunks (Transfer-Encoding: chunked)
   POST /echo-body  "got N bytes: " and the first 64 (Content-Length or
                 chunked request bodies)
+  /ws-page      a page whose script opens a websocket to /ws on the same
+                origin, sends "ping" and shows the answer
+  /ws           a websocket that answers each text message with "echo: "
+                and the message (one frame each way, no extensions)
   /files/PATH   the file PATH under $ORIGIN_ROOT, if that is set (a git
                 repository for dumb HTTP, a pip index); a directory
                 gives its index.html
 Runs until killed.  Traffic: loopback only.
 """
+import base64
+import hashlib
 import http.server
 import os
+import struct
 import ssl
 import sys
 
@@ -62,10 +69,54 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for part in (b"one ", b"two ", b"three\n"):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
+        elif path == "/ws-page":
+            body = (b"<html><body><p id=r>waiting</p><script>"
+                    b"const w = new WebSocket((location.protocol == 'https:' ?"
+                    b" 'wss://' : 'ws://') + location.host + '/ws');"
+                    b"w.onopen = () => w.send('ping');"
+                    b"w.onmessage = (m) => { document.getElementById('r')"
+                    b".textContent = 'ws ' + m.data; };"
+                    b"w.onerror = () => { document.getElementById('r')"
+                    b".textContent = 'ws error'; };"
+                    b"</script></body></html>")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif path == "/ws":
+            self.websocket()
         elif path.startswith("/files/") and ROOT:
             self.send_file(path[7:])
         else:
             self.send_error(404)
+
+    def websocket(self):
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        acc = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", acc.decode())
+        self.end_headers()
+        self.wfile.flush()
+        for _ in range(100):
+            hdr = self.rfile.read(2)
+            if len(hdr) < 2 or hdr[0] & 0x0f == 8:	# closed, or close frame
+                break
+            n = hdr[1] & 0x7f
+            if n == 126:
+                n = struct.unpack(">H", self.rfile.read(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self.rfile.read(8))[0]
+            mask = self.rfile.read(4) if hdr[1] & 0x80 else b"\0\0\0\0"
+            data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(n)))
+            out = b"echo: " + data
+            self.wfile.write(bytes([0x81, len(out)]) + out if len(out) < 126
+                             else bytes([0x81, 126]) + struct.pack(">H", len(out)) + out)
+            self.wfile.flush()
+        self.close_connection = True
 
     def send_file(self, rel):
         parts = [p for p in rel.split("/") if p]

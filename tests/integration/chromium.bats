@@ -108,3 +108,18 @@ print("dbus=" + os.environ.get("DBUS_SESSION_BUS_ADDRESS", "unset"))'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"hello from origin"* ]]
 }
+
+@test "a websocket (wss) from a page in Chromium goes through the proxy's CONNECT and back" {
+	before=$(grep -c "CONNECT $TLS_ORIGIN " "$SQUID_LOG")
+	run timeout 60 "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- \
+		"${CHROMIUM[@]}" --virtual-time-budget=5000 --dump-dom "https://$TLS_ORIGIN/ws-page"
+	echo "$output" | grep -v dbus | tail -3
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"<p id=\"r\">ws echo: ping</p>"* ]]
+	# the page's tunnel and the websocket's own
+	for i in $(seq 40); do
+		[ "$(grep -c "CONNECT $TLS_ORIGIN " "$SQUID_LOG")" -ge $((before + 2)) ] && break
+		sleep 0.05
+	done
+	[ "$(grep -c "CONNECT $TLS_ORIGIN " "$SQUID_LOG")" -ge $((before + 2)) ]
+}
