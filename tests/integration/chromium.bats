@@ -123,3 +123,42 @@ print("dbus=" + os.environ.get("DBUS_SESSION_BUS_ADDRESS", "unset"))'
 	done
 	[ "$(grep -c "CONNECT $TLS_ORIGIN " "$SQUID_LOG")" -ge $((before + 2)) ]
 }
+
+# A real X server (Xvfb) with a cookie: the cursor profile lets X clients
+# reach it, agentbox without it does not
+start_xvfb() {
+	local n
+	for n in $(seq 90 140); do
+		[ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || break
+	done
+	DISPLAY=":$n"
+	export XAUTHORITY="$HOME/.Xauthority" DISPLAY
+	xauth add "$DISPLAY" . "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+	Xvfb "$DISPLAY" -auth "$XAUTHORITY" -nolisten tcp -screen 0 800x600x24 >"$BATS_TEST_TMPDIR/xvfb.log" 2>&1 &
+	XVFB=$!
+	for i in $(seq 100); do xdpyinfo >/dev/null 2>&1 && return 0; sleep 0.05; done
+	cat "$BATS_TEST_TMPDIR/xvfb.log" >&2
+	return 1
+}
+
+@test "X11: under the cursor profile an X client and a Chromium window reach the display (Xauthority kept); without it, not" {
+	export AGENTBOX_TEST_SYSCONF="$SYSCONF_DIR/open" AGENTBOX_TEST_VENDOR="$VENDOR_DIR"
+	start_xvfb
+	run timeout 60 "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- xdpyinfo
+	no_profile=$status
+	run timeout 60 "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" --profile cursor -- sh -c '
+		xdpyinfo | grep "^name of display"
+		"$@" --ozone-platform=x11 --remote-debugging-port=0 "https://'"$TLS_ORIGIN"'/hello" 2>/dev/null &
+		for i in $(seq 100); do
+			xwininfo -root -tree | grep -q "hello" && break
+			sleep 0.1
+		done
+		xwininfo -root -tree | grep -o "\"[^\"]*hello[^\"]*\"" | head -1
+		kill %1' sh chromium --disable-gpu --no-first-run --user-data-dir="$HOME/gui" \
+		$([ "$(id -u)" = 0 ] && echo --no-sandbox)
+	kill "$XVFB"
+	echo "$output"
+	[ "$no_profile" -ne 0 ]
+	[[ "${lines[0]}" == "name of display:    $DISPLAY"* ]]
+	[[ "$output" == *'"origin.test'*'hello'* ]]
+}
