@@ -168,10 +168,15 @@ static int env_extend(char **env, size_t *n, const char *name,
 	return 0;
 }
 
+/* What tool_env() adds at most: 6 proxy URLs, NODE_USE_ENV_PROXY,
+ * JAVA_TOOL_OPTIONS, the three GIT_CONFIG_* and GIT_SSH_COMMAND */
+#define TOOL_ENV_MAX	12
+
 /**
  * tool_env() - Proxy settings for tools that do not read the standard
  *		variables, or read their own configuration first
- * @env:	Environment being built, @n entries so far, room for 12 more
+ * @env:	Environment being built, @n entries so far, room for
+ *		TOOL_ENV_MAX more
  * @n:		Its length, updated
  * @url:	The gateway listener, http://ADDR:PORT
  * @addr:	ADDR
@@ -216,7 +221,8 @@ static int tool_env(char **env, size_t *n, const char *url, const char *addr,
 	k = env_find(env, *n, "GIT_CONFIG_COUNT");
 	if (k >= 0) {
 		char *end;
-		long v = strtol(env[k] + 17, &end, 10);
+		long v = strtol(env[k] + sizeof("GIT_CONFIG_COUNT=") - 1,
+				&end, 10);
 
 		count = (!*end && v >= 0 && v < 1000) ? (int)v : 0;
 		free(env[k]);
@@ -265,8 +271,8 @@ char **ab_env_build(char *const envp[], const struct ab_config *c,
 		n++;
 	if (c->policy)
 		n += c->policy->set.n;
-	env = calloc(n + ARRAY_SIZE(set) + ARRAY_SIZE(ca_vars) + 5 + 12,
-		     sizeof(char *));
+	env = calloc(n + ARRAY_SIZE(set) + ARRAY_SIZE(ca_vars) + TOOL_ENV_MAX +
+		     5, sizeof(char *));
 	if (!env) {
 		ab_fail(e, ENOMEM, "environment");
 		return NULL;

@@ -77,6 +77,22 @@ static void all_options(void **state)
 	assert_int_equal(c.pass_fds[0], 5);
 }
 
+static void session_label(void **state)
+{
+	struct ab_config c;
+	struct ab_err e;
+
+	(void)state;
+	assert_int_equal(ab_options_parse(&c, NARGS("--session",
+		"5e2a1c9d-0b7a-4c55-9d2f-1c3b5a7e9f00", "--", "true"),
+		ARGS("--session", "5e2a1c9d-0b7a-4c55-9d2f-1c3b5a7e9f00", "--",
+		     "true"), &e), 0);
+	assert_string_equal(c.session, "5e2a1c9d-0b7a-4c55-9d2f-1c3b5a7e9f00");
+	assert_int_equal(ab_options_parse(&c, NARGS("true"), ARGS("true"), &e),
+			 0);
+	assert_string_equal(c.session, "");	/* main: the run's own id */
+}
+
 static void errors(void **state)
 {
 	const struct { int argc; char *const *argv; const char *msg; }
@@ -100,6 +116,10 @@ static void errors(void **state)
 		  ARGS("--subnet", "10.0.0.0/31", "x"), "prefix length" },
 		{ NARGS("--help=x", "x"), ARGS("--help=x", "x"),
 		  "unknown option '--help'" },
+		{ NARGS("--session", "a;b", "x"), ARGS("--session", "a;b", "x"),
+		  "--session 'a;b': expected 1 to 64 letters" },
+		{ NARGS("--session=", "x"), ARGS("--session=", "x"),
+		  "--session '': expected" },
 	};
 	struct ab_config c;
 	struct ab_err e;
@@ -169,6 +189,7 @@ int main(void)
 		cmocka_unit_test(command_without_dashes),
 		cmocka_unit_test(all_options),
 		cmocka_unit_test(errors),
+		cmocka_unit_test(session_label),
 		cmocka_unit_test(upstream_urls),
 		cmocka_unit_test(upstream_from_env),
 	};
