@@ -46,6 +46,7 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 int ab_relay_watch(struct ab_relay *r, int fd, ab_relay_cb cb, void *arg,
 		   struct ab_err *e);
 int ab_relay_run(struct ab_relay *r, struct ab_err *e);
+void ab_relay_drain(struct ab_relay *r, unsigned ms);
 void ab_relay_free(struct ab_relay *r);
 
 #endif /* AB_RELAY_H */

@@ -160,6 +160,7 @@ TAILQ_HEAD(conn_q, conn);
 
 struct watch {
 	struct tag tag;
+	int fd;
 	ab_relay_cb cb;
 	void *arg;
 };
@@ -1645,6 +1646,7 @@ int ab_relay_watch(struct ab_relay *r, int fd, ab_relay_cb cb, void *arg,
 		return ab_fail(e, ENOSPC, "relay: watch");
 	w = &r->watches[r->n_watches++];
 	w->tag = (struct tag){ T_WATCH, w };
+	w->fd = fd;
 	w->cb = cb;
 	w->arg = arg;
 	ev.data.ptr = &w->tag;
@@ -1702,6 +1704,55 @@ int ab_relay_run(struct ab_relay *r, struct ab_err *e)
 		reap_dead(r);
 	}
 	return 0;
+}
+
+/**
+ * ab_relay_drain() - Let the connections still open finish by themselves
+ * @r:		Relay, stopped by its watch callback (the sandbox has ended)
+ * @ms:		At most this long
+ *
+ * When the sandbox ends, its sockets are closed by the kernel, but the
+ * relay may not have seen all of it yet: a tunnel whose client closed waits
+ * for the upstream to close its side too.  Those end here as they would
+ * have (logged "ok", with their bytes), instead of "sandbox-ended".
+ * Nothing new is accepted and the watches are no longer served.
+ */
+void ab_relay_drain(struct ab_relay *r, unsigned ms)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	uint64_t end = ab_now_us() + (uint64_t)ms * 1000;
+
+	/* (a connection closed here re-arms the listener with MOD, which
+	 * then fails harmlessly) */
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->cfg.listener, NULL);
+	for (unsigned i = 0; i < r->n_watches; i++)
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->watches[i].fd, NULL);
+	while (!TAILQ_EMPTY(&r->all_q)) {
+		uint64_t now = ab_now_us();
+		int timeout, n, left;
+
+		if (now >= end)
+			break;
+		left = (int)((end - now + 999) / 1000);
+		timeout = relay_timeouts(r);
+		if (timeout < 0 || timeout > left)
+			timeout = left;
+		n = epoll_wait(r->epfd, evs, MAX_EVENTS, timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (r->res && (n == 0 || ab_resolver_timeout_ms(r->res) == 1))
+			ab_resolver_process(r->res);
+		for (int i = 0; i < n; i++) {
+			struct tag *t = evs[i].data.ptr;
+
+			if (t->kind == T_RESOLVER)
+				ab_resolver_process(r->res);
+			else if (t->kind == T_CLIENT || t->kind == T_UPSTREAM)
+				conn_event(r, t->ptr, t->kind == T_UPSTREAM,
+					   evs[i].events);
+		}
+		reap_dead(r);
+	}
 }
 
 /**

@@ -359,6 +359,8 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 		ret = ab_relay_watch(r, s->notify_fd, on_notify, s, e);
 	if (!ret)
 		ret = ab_relay_run(r, e);
+	if (!ret)
+		ab_relay_drain(r, 250);
 	ab_relay_free(r);
 	return ret;
 }

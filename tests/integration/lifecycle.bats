@@ -50,22 +50,23 @@ load helpers
 	done
 }
 
+# (unusual durations: pgrep -f must not match some other "sleep 300" on the machine)
 @test "killing the supervisor kills the whole sandbox" {
-	"$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- sh -c 'sleep 300 & echo $! >/dev/null; echo ready; exec sleep 301' >"$BATS_TEST_TMPDIR/out" &
+	"$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- sh -c 'sleep 300.731 & echo $! >/dev/null; echo ready; exec sleep 301.731' >"$BATS_TEST_TMPDIR/out" &
 	pid=$!
 	for i in $(seq 100); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.05; done
-	pgrep -f "sleep 30[01]"
+	pgrep -f "sleep 30[01]\.731"
 	kill -KILL $pid
-	for i in $(seq 100); do pgrep -f "sleep 30[01]" >/dev/null || break; sleep 0.05; done
-	run pgrep -f "sleep 30[01]"
+	for i in $(seq 100); do pgrep -f "sleep 30[01]\.731" >/dev/null || break; sleep 0.05; done
+	run pgrep -f "sleep 30[01]\.731"
 	[ "$status" -ne 0 ]
 }
 
 @test "when the command exits, no process of the sandbox survives" {
-	run ab -- sh -c 'setsid sleep 302 </dev/null >/dev/null 2>&1 & nohup sleep 303 >/dev/null 2>&1 & exit 0'
+	run ab -- sh -c 'setsid sleep 302.731 </dev/null >/dev/null 2>&1 & nohup sleep 303.731 >/dev/null 2>&1 & exit 0'
 	[ "$status" -eq 0 ]
 	sleep 0.2
-	run pgrep -f "sleep 30[23]"
+	run pgrep -f "sleep 30[23]\.731"
 	[ "$status" -ne 0 ]
 }
 

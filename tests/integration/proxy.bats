@@ -93,6 +93,44 @@ c, _ = s.accept(); time.sleep(0.2)" &
 	[[ "$output" == *"agentbox: upstream proxy 127.0.0.1:$port unreachable: Connection refused"* ]]
 }
 
+@test "a tunnel the upstream closes a moment after the command has exited still ends as ok, with its bytes" {
+	# A proxy that answers CONNECT and one request in the tunnel, then
+	# closes its side 0.15 s after the client's: the sandbox is gone by then
+	port=$(free_port)
+	/usr/bin/python3 -c "
+import socket, threading, time
+def serve(c):
+    buf = b''
+    while b'\r\n\r\n' not in buf:
+        d = c.recv(4096)
+        if not d:
+            c.close(); return
+        buf += d
+    c.sendall(b'HTTP/1.1 200 Connection established\r\n\r\n')
+    buf = buf.split(b'\r\n\r\n', 1)[1]
+    while b'\r\n\r\n' not in buf:
+        buf += c.recv(4096)
+    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nthrough it\r\n')
+    while c.recv(4096):
+        pass
+    time.sleep(0.15); c.close()
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $port)); s.listen(4); s.settimeout(20)
+for _ in range(4):
+    try:
+        threading.Thread(target=serve, args=(s.accept()[0],)).start()
+    except OSError:
+        break" &
+	pid=$!
+	for i in $(seq 100); do ss -ltn | grep -q ":$port " && break; sleep 0.05; done
+	run "$AGENTBOX" -v --upstream "http://127.0.0.1:$port" -- curl -sS -m 20 -p http://tunnel.test:81/x
+	kill $pid 2>/dev/null || true
+	wait $pid 2>/dev/null || true
+	echo "$output"
+	[[ "$output" == *"through it"* ]]
+	[[ "$output" =~ "agentbox: relay: CONNECT tunnel.test:81 status=200 up="[1-9][0-9]*" down="[1-9][0-9]*" time="[0-9.]+"s result=ok" ]]
+}
+
 @test "a malformed request head gets 400 and never reaches Squid" {
 	run ab -- /usr/bin/python3 -c "
 import socket
