@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -67,6 +68,27 @@ static long sysctl(const struct doc *d, const char *name)
 	return ab_read_sysctl(path);
 }
 
+/* In the new pid namespace: / made a slave, a fresh proc on /proc, as
+ * init does; 0 or the errno */
+static int try_proc(void)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return errno;
+	if (!pid) {
+		if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
+		    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV |
+			  MS_NOEXEC, NULL))
+			_exit(errno & 0xff);
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return EIO;
+	return WEXITSTATUS(st);
+}
+
 /* A user namespace with network and mount namespaces in it, made the way
  * agentbox makes them (the maps written from outside): @what gets the step
  * that failed */
@@ -96,10 +118,15 @@ static int try_namespaces(const char **what)
 		(void)!write(to_parent[1], &step, 1);
 		if (!step && (read(to_child[0], &go, 1) != 1 || go != 'g'))
 			_exit(0);
-		if (!step && unshare(CLONE_NEWNET | CLONE_NEWNS)) {
+		if (!step && unshare(CLONE_NEWNET | CLONE_NEWNS |
+				     CLONE_NEWPID)) {
 			step = 'n';
 			err = errno;
 		}
+		if (!step)
+			err = try_proc();
+		if (!step && err)
+			step = 'p';
 		(void)!write(to_parent[1], &step, 1);
 		(void)!write(to_parent[1], &err, sizeof(err));
 		_exit(0);
@@ -127,7 +154,9 @@ static int try_namespaces(const char **what)
 	waitpid(pid, &st, 0);
 	*what = step == 'u' ? "unshare(CLONE_NEWUSER)" :
 		step == 'm' ? "write uid_map" :
-		step == 'n' ? "unshare(CLONE_NEWNET|CLONE_NEWNS) in it" :
+		step == 'n' ? "unshare(CLONE_NEWNET|CLONE_NEWNS|CLONE_NEWPID) "
+			      "in it" :
+		step == 'p' ? "mount a fresh proc on /proc in it" :
 		step ? "probe" : "";
 	return step ? -(err ? err : EIO) : 0;
 }
@@ -173,16 +202,20 @@ static void check_userns(struct doc *d)
 		say(d, "ok", NULL, "no AppArmor restriction on user namespaces");
 
 	r = try_namespaces(&what);
-	if (r)
+	if (r && !strncmp(what, "mount a fresh proc", 18))
+		say(d, "FAIL", "/proc is partly masked here (a container): run "
+		    "agentbox on the host, or give the container an unmasked "
+		    "/proc (docker: --security-opt systempaths=unconfined)",
+		    "namespaces: %s: %s", what, strerror(-r));
+	else if (r)
 		say(d, "FAIL", aa == 1 ? "see the AppArmor line above" :
 		    "run agentbox on the host, or allow user namespaces in the "
 		    "container (docker: --security-opt seccomp=unconfined "
 		    "--security-opt apparmor=unconfined)",
-		    "a user namespace with network and mount namespaces: %s: %s",
-		    what, strerror(-r));
+		    "namespaces: %s: %s", what, strerror(-r));
 	else
-		say(d, "ok", NULL, "a user namespace with network and mount "
-		    "namespaces can be made");
+		say(d, "ok", NULL, "user, network, mount and pid namespaces "
+		    "and a fresh /proc can be made");
 }
 
 static void check_kernel(struct doc *d)

@@ -9,7 +9,7 @@ load helpers
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"ok    seccomp filters with user notification"* ]]
 	[[ "$output" == *"ok    user namespaces (user.max_user_namespaces = "* ]]
-	[[ "$output" == *"ok    a user namespace with network and mount namespaces can be made"* ]]
+	[[ "$output" == *"ok    user, network, mount and pid namespaces and a fresh /proc can be made"* ]]
 	[[ "$output" == *"ok    upstream 127.0.0.1:$SQUID_PORT (from --upstream) answers"* ]]
 	[[ "$output" == *"ok    a sandbox (namespaces, veth, seccomp, relay) runs /bin/true"* ]]
 	[ "${lines[-1]}" = "0 failed, 0 warnings" ]
