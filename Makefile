@@ -108,7 +108,7 @@ build/tests/try-syscall: tests/helpers/try-syscall.c | build
 DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
              libseccomp-dev libcap-ng-dev libinih-dev libjansson-dev \
              libc-ares-dev clang
-DEB_TEST  := libcmocka-dev bats squid-openssl curl wget openssl python3 python3-pip git iproute2 chromium libnss3-tools xvfb xauth x11-utils \
+DEB_TEST  := libcmocka-dev bats squid-openssl curl wget openssl python3 python3-pip git iproute2 chromium libnss3-tools xvfb xauth x11-utils default-jdk-headless \
              procps util-linux passwd strace
 DEB_BENCH := hyperfine bubblewrap
 deps:

@@ -239,3 +239,15 @@ bump_logged() {	# PATTERN in the bumping Squid's log
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"rel.conf:2: ca_bundle 'relative.pem': expected an absolute path"* ]]
 }
+
+@test "a JVM (HttpURLConnection) reaches the origin through the proxy given in JAVA_TOOL_OPTIONS, and not without it" {
+	run ab -- java "$TESTS_DIR/helpers/Fetch.java" "http://$ORIGIN/hello"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hello from origin"* ]]
+	squid_logged "GET http://$ORIGIN/hello"
+	run ab -- sh -c 'unset JAVA_TOOL_OPTIONS; exec java "$0" "$1"' \
+		"$TESTS_DIR/helpers/Fetch.java" "http://$ORIGIN/hello"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"hello from origin"* ]]
+}
