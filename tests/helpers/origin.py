@@ -23,10 +23,14 @@ import hashlib
 import http.server
 import os
 import struct
+import threading
+import time
 import ssl
 import sys
 
 ROOT = os.environ.get("ORIGIN_ROOT")
+WS_DONE = threading.Condition()
+WS_COUNT = [0]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -70,7 +74,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
         elif path == "/ws-page":
-            body = (b"<html><body><p id=r>waiting</p><script>"
+            # The page ends only after its websocket has been answered
+            # (or 10 s): its load event, after which a headless browser
+            # dumps the DOM, then comes after the echo
+            head = (b"<html><body><p id=r>waiting</p><script>"
                     b"const w = new WebSocket((location.protocol == 'https:' ?"
                     b" 'wss://' : 'ws://') + location.host + '/ws');"
                     b"w.onopen = () => w.send('ping');"
@@ -78,12 +85,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     b".textContent = 'ws ' + m.data; };"
                     b"w.onerror = () => { document.getElementById('r')"
                     b".textContent = 'ws error'; };"
-                    b"</script></body></html>")
+                    b"</script>")
+            tail = b"</body></html>"
+            with WS_DONE:
+                seen = WS_COUNT[0]
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(head) + len(tail)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(head)
+            self.wfile.flush()
+            with WS_DONE:
+                WS_DONE.wait_for(lambda: WS_COUNT[0] > seen, timeout=10)
+            time.sleep(0.2)
+            self.wfile.write(tail)
         elif path == "/ws":
             self.websocket()
         elif path.startswith("/files/") and ROOT:
@@ -116,6 +131,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(bytes([0x81, len(out)]) + out if len(out) < 126
                              else bytes([0x81, 126]) + struct.pack(">H", len(out)) + out)
             self.wfile.flush()
+            with WS_DONE:
+                WS_COUNT[0] += 1
+                WS_DONE.notify_all()
         self.close_connection = True
 
     def send_file(self, rel):

@@ -112,7 +112,7 @@ print("dbus=" + os.environ.get("DBUS_SESSION_BUS_ADDRESS", "unset"))'
 @test "a websocket (wss) from a page in Chromium goes through the proxy's CONNECT and back" {
 	before=$(grep -c "CONNECT $TLS_ORIGIN " "$SQUID_LOG")
 	run timeout 60 "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- \
-		"${CHROMIUM[@]}" --virtual-time-budget=5000 --dump-dom "https://$TLS_ORIGIN/ws-page"
+		"${CHROMIUM[@]}" --dump-dom "https://$TLS_ORIGIN/ws-page"
 	echo "$output" | grep -v dbus | tail -3
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"<p id=\"r\">ws echo: ping</p>"* ]]
