@@ -194,8 +194,10 @@ static bool again(int err)
  * @k:		Connection
  *
  * Asked when the first request has gone on (the lookup then overlaps the
- * upstream's work instead of delaying the request), or before a refusal
- * is answered: either way while the client waits, so it is still there.
+ * upstream's work instead of delaying the request), before a refusal is
+ * answered, and at the latest before the first bytes of a response reach
+ * the client (a response that came back at once is forwarded within the
+ * same pump): always while the client waits, so it is still there.
  */
 static void conn_who(struct ab_relay *r, struct conn *k)
 {
@@ -790,6 +792,8 @@ static int body_splice(struct ab_relay *r, struct conn *k)
 		}
 	}
 	if (f->queued) {
+		if (!k->resp_started)
+			conn_who(r, k);
 		n = splice(f->pipe_r, NULL, k->cfd, NULL, f->queued,
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
@@ -923,6 +927,9 @@ static void msg_pump(struct ab_relay *r, struct conn *k)
 			moved |= m > 0;
 		}
 		if (k->uin_ready) {
+			/* the client is still there until it has its answer */
+			if (!k->resp_started)
+				conn_who(r, k);
 			n = send(k->cfd, k->uin, k->uin_ready,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n > 0) {
