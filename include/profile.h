@@ -79,6 +79,8 @@ int ab_profile_load(struct ab_profile *p, const struct ab_sysconf *sc,
 		    const char *name, struct ab_err *e);
 int ab_profile_apply(const struct ab_profile *p, struct ab_config *c,
 		     struct ab_err *e);
+int ab_config_resolve(struct ab_config *c, struct ab_profile *p,
+		      char *const envp[], struct ab_err *e);
 void ab_profile_free(struct ab_profile *p);
 int ab_profile_main(int argc, char *argv[]);
 const char *ab_profile_key_name(int list_or_scalar, int key);

@@ -32,6 +32,7 @@
 #include "hook.h"
 #include "options.h"
 #include "profile.h"
+#include "userns.h"
 #include "util.h"
 
 struct doc {
@@ -95,7 +96,7 @@ static int try_proc(void)
 static int try_namespaces(const char **what)
 {
 	int to_child[2], to_parent[2], err = 0, st;
-	char step = 0, path[64], map[64];
+	char step = 0;
 	pid_t pid;
 
 	if (pipe2(to_child, O_CLOEXEC))
@@ -134,14 +135,11 @@ static int try_namespaces(const char **what)
 	close(to_child[0]);
 	close(to_parent[1]);
 	if (read(to_parent[0], &step, 1) == 1 && !step) {
-		snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
-		ab_write_file(path, "deny", &(struct ab_err){ 0 });
-		snprintf(map, sizeof(map), "%u %u 1", (unsigned)getuid(),
-			 (unsigned)getuid());
-		snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
-		if (ab_write_file(path, map, &(struct ab_err){ 0 })) {
+		struct ab_err me = { 0 };
+
+		if (ab_userns_write_maps(pid, getuid(), getgid(), &me)) {
 			step = 'm';
-			err = errno;
+			err = me.code;
 		}
 		(void)!write(to_child[1], step ? "x" : "g", 1);
 	}
@@ -153,7 +151,7 @@ static int try_namespaces(const char **what)
 	close(to_parent[0]);
 	waitpid(pid, &st, 0);
 	*what = step == 'u' ? "unshare(CLONE_NEWUSER)" :
-		step == 'm' ? "write uid_map" :
+		step == 'm' ? "write the id maps" :
 		step == 'n' ? "unshare(CLONE_NEWNET|CLONE_NEWNS|CLONE_NEWPID) "
 			      "in it" :
 		step == 'p' ? "mount a fresh proc on /proc in it" :
@@ -382,7 +380,6 @@ int ab_doctor_main(int argc, char *argv[])
 	struct doc d = { .proc_sys = "/proc/sys" };
 	struct ab_profile prof = { 0 };
 	struct ab_egress *eg = NULL;
-	struct ab_sysconf sc;
 	struct ab_config c;
 	struct ab_err e = { 0 };
 	char *targv[8];
@@ -421,17 +418,7 @@ int ab_doctor_main(int argc, char *argv[])
 	if (!rc) {
 		ab_egress_defaults(eg);
 		c.egress = eg;
-		rc = ab_sysconf_load(&sc, &e) ||
-		     ab_profile_load(&prof, &sc, c.profile_name, &e) ||
-		     ab_profile_apply(&prof, &c, &e);
-	}
-	if (!rc && !c.have_upstream) {
-		int found = ab_upstream_from_env(&c.upstream, environ, &e);
-
-		rc = found < 0;
-		if (found == 0)
-			ab_parse_upstream(&c.upstream, "builtin", "default",
-					  &e);
+		rc = ab_config_resolve(&c, &prof, environ, &e);
 	}
 	if (rc) {
 		char msg[AB_ERR_MSG + AB_ERR_HINT + 32];

@@ -42,15 +42,23 @@ static const char *const ca_vars[] = {
 	"NIX_SSL_CERT_FILE", "DENO_CERT",
 };
 
-static bool is_ca_var(const char *kv)
+/* Whether the variable of @kv ("NAME=VALUE" or "NAME") is in @names */
+static bool name_in(const char *kv, const char *const *names, size_t count,
+		    bool any_case)
 {
 	const char *eq = strchr(kv, '=');
 	size_t n = eq ? (size_t)(eq - kv) : strlen(kv);
 
-	for (size_t i = 0; i < ARRAY_SIZE(ca_vars); i++)
-		if (n == strlen(ca_vars[i]) && !strncmp(kv, ca_vars[i], n))
+	for (size_t i = 0; i < count; i++)
+		if (n == strlen(names[i]) &&
+		    !(any_case ? strncasecmp : strncmp)(kv, names[i], n))
 			return true;
 	return false;
+}
+
+static bool is_ca_var(const char *kv)
+{
+	return name_in(kv, ca_vars, ARRAY_SIZE(ca_vars), false);
 }
 
 /* Replaced in whatever case the caller wrote them: the standard proxy
@@ -111,15 +119,10 @@ static bool is_dropped(const char *kv, const struct ab_policy *pol)
  */
 bool ab_env_is_own(const char *kv)
 {
-	const char *eq = strchr(kv, '=');
-	size_t n = eq ? (size_t)(eq - kv) : strlen(kv);
+	static const char *const ours[] = { "AGENTBOX", "AGENTBOX_SESSION" };
 
-	for (size_t i = 0; i < ARRAY_SIZE(proxy_vars); i++)
-		if (n == strlen(proxy_vars[i]) &&
-		    !strncasecmp(kv, proxy_vars[i], n))
-			return true;
-	return (n == 8 && !strncmp(kv, "AGENTBOX", 8)) ||
-	       (n == 16 && !strncmp(kv, "AGENTBOX_SESSION", 16));
+	return name_in(kv, proxy_vars, ARRAY_SIZE(proxy_vars), true) ||
+	       name_in(kv, ours, ARRAY_SIZE(ours), false);
 }
 
 /* The index of NAME in @env[0..n), or -1 */

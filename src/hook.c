@@ -182,6 +182,24 @@ typedef int member_fn(void *ctx, struct scan *s, struct span key,
 
 static int scan_value(struct scan *s, struct span *val);
 
+/* After a member or element: 1 if another follows (past its ','), 0 at
+ * the container's end (past @close), -1 on anything else */
+static int scan_next(struct scan *s, char close)
+{
+	scan_ws(s);
+	if (s->p < s->end && *s->p == ',') {
+		s->p++;
+		scan_ws(s);
+		return 1;
+	}
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return 0;
+	}
+	return scan_fail(s, close == '}' ? "expected ',' or '}'" :
+			 "expected ',' or ']'");
+}
+
 /* An object, at '{': @fn (if any) sees each member's raw key and value */
 static int scan_object(struct scan *s, member_fn *fn, void *ctx)
 {
@@ -193,6 +211,7 @@ static int scan_object(struct scan *s, member_fn *fn, void *ctx)
 	}
 	for (;;) {
 		struct span key, val;
+		int rc;
 
 		if (s->p >= s->end || *s->p != '"')
 			return scan_fail(s, "expected a member name");
@@ -205,17 +224,9 @@ static int scan_object(struct scan *s, member_fn *fn, void *ctx)
 		scan_ws(s);
 		if (scan_value(s, &val) || (fn && fn(ctx, s, key, val)))
 			return -1;
-		scan_ws(s);
-		if (s->p < s->end && *s->p == ',') {
-			s->p++;
-			scan_ws(s);
-			continue;
-		}
-		if (s->p < s->end && *s->p == '}') {
-			s->p++;
-			return 0;
-		}
-		return scan_fail(s, "expected ',' or '}'");
+		rc = scan_next(s, '}');
+		if (rc <= 0)
+			return rc;
 	}
 }
 
@@ -230,19 +241,13 @@ static int scan_array(struct scan *s)
 		return 0;
 	}
 	for (;;) {
+		int rc;
+
 		if (scan_value(s, &val))
 			return -1;
-		scan_ws(s);
-		if (s->p < s->end && *s->p == ',') {
-			s->p++;
-			scan_ws(s);
-			continue;
-		}
-		if (s->p < s->end && *s->p == ']') {
-			s->p++;
-			return 0;
-		}
-		return scan_fail(s, "expected ',' or ']'");
+		rc = scan_next(s, ']');
+		if (rc <= 0)
+			return rc;
 	}
 }
 

@@ -27,25 +27,6 @@
 
 extern char **environ;
 
-/**
- * load_profile() - The system configuration and the profile, into @c
- * @c:		Configuration from the command line
- * @p:		Result (free with ab_profile_free())
- * @e:		Error
- *
- * Return: 0, or -1 with @e filled
- */
-static int load_profile(struct ab_config *c, struct ab_profile *p,
-			struct ab_err *e)
-{
-	struct ab_sysconf sc;
-
-	if (ab_sysconf_load(&sc, e) ||
-	    ab_profile_load(p, &sc, c->profile_name, e))
-		return -1;
-	return ab_profile_apply(p, c, e);
-}
-
 static void base64(const unsigned char *in, size_t len, char *out)
 {
 	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -204,16 +185,8 @@ int main(int argc, char *argv[])
 	}
 	ab_egress_defaults(eg);
 	c.egress = eg;
-	if (load_profile(&c, &prof, &e))
+	if (ab_config_resolve(&c, &prof, environ, &e))
 		goto fail;
-	if (!c.have_upstream) {
-		rc = ab_upstream_from_env(&c.upstream, environ, &e);
-		if (rc < 0)
-			goto fail;
-		if (rc == 0)	/* nothing configured: our own proxy */
-			ab_parse_upstream(&c.upstream, "builtin", "default",
-					  &e);
-	}
 	if (c.upstream.builtin && ab_egress_own_addrs(eg, &e))
 		goto fail;
 	if (c.credentials[0] && !c.upstream.builtin &&

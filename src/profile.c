@@ -1191,6 +1191,40 @@ int ab_profile_apply(const struct ab_profile *p, struct ab_config *c,
 }
 
 /**
+ * ab_config_resolve() - The configuration a run with these options has:
+ *			 system configuration, profile, upstream
+ * @c:		Parsed options, with c->egress holding the defaults
+ * @p:		Result: the merged profile (free with ab_profile_free())
+ * @envp:	Environment, for the proxy variables
+ * @e:		Error
+ *
+ * The upstream is the command line's, else the profile's, else the first
+ * proxy variable set, else the built-in proxy.  Used by a run and by
+ * "agentbox doctor", so that doctor checks what a run would use.
+ *
+ * Return: 0, or -1 with @e filled
+ */
+int ab_config_resolve(struct ab_config *c, struct ab_profile *p,
+		      char *const envp[], struct ab_err *e)
+{
+	struct ab_sysconf sc;
+	int found;
+
+	if (ab_sysconf_load(&sc, e) ||
+	    ab_profile_load(p, &sc, c->profile_name, e) ||
+	    ab_profile_apply(p, c, e))
+		return -1;
+	if (c->have_upstream)
+		return 0;
+	found = ab_upstream_from_env(&c->upstream, envp, e);
+	if (found < 0)
+		return -1;
+	if (!found)	/* nothing configured: our own proxy */
+		ab_parse_upstream(&c->upstream, "builtin", "default", e);
+	return 0;
+}
+
+/**
  * ab_profile_free() - Free what a profile holds
  * @p:		Profile
  */

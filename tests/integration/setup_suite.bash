@@ -36,6 +36,23 @@ wait_for_port() {	# PORT SECONDS
 }
 export -f wait_for_file wait_for_port
 
+squid_common_conf() {	# USER: what every test Squid has (loopback, no cache,
+			# origins named by $FIX/hosts only, no ICMP, no DNS)
+	cat <<CONF
+cache deny all
+cache_effective_user $1
+hosts_file $FIX/hosts
+dns_nameservers 127.0.0.1
+netdb_filename none
+pinger_enable off
+shutdown_lifetime 0 seconds
+buffered_logs off
+http_access allow localhost
+http_access deny all
+CONF
+}
+export -f squid_common_conf
+
 setup_suite() {
 	TESTS_DIR=$(cd "${TESTS_DIR:-$BATS_TEST_DIRNAME/..}" && pwd -P)
 	export TESTS_DIR
@@ -105,7 +122,7 @@ while time.time() - t < 3600:
 	local user
 	user=$(id -un)
 	[ "$(id -u)" = 0 ] && user=proxy
-	cat >"$FIX/squid.conf" <<CONF
+	{ cat <<CONF
 http_port 127.0.0.1:$SQUID_PORT
 pid_filename $FIX/squid.pid
 include $TESTS_DIR/../contrib/squid-agentbox.conf
@@ -114,21 +131,12 @@ logformat abauth %ru %{Proxy-Authorization}>h xff=%{X-Forwarded-For}>h fwd=%{For
 access_log stdio:$FIX/auth.log abauth
 cache_log $FIX/cache.log
 cache_store_log none
-cache deny all
 cache_mem 8 MB
 coredump_dir $FIX
-cache_effective_user $user
-hosts_file $FIX/hosts
-dns_nameservers 127.0.0.1
-netdb_filename none
-pinger_enable off
-shutdown_lifetime 0 seconds
 logfile_rotate 0
-buffered_logs off
 acl CONNECT method CONNECT
-http_access allow localhost
-http_access deny all
 CONF
+	  squid_common_conf "$user"; } >"$FIX/squid.conf"
 	# The origins' name, known to Squid only (never to DNS)
 	printf '127.0.0.1 origin.test\n' >"$FIX/hosts"
 	# ... and to the built-in proxy's resolver (CARES_HOSTS: test builds

@@ -57,7 +57,7 @@ PY
 	[ "$(id -u)" = 0 ] && { user=proxy; as=(runuser -u proxy --); chown -R proxy "$BUMP"; }
 	rm -rf "$BUMP/ssl_db"
 	"${as[@]}" /usr/lib/squid/security_file_certgen -c -s "$BUMP/ssl_db" -M 4MB >/dev/null
-	cat >"$BUMP/squid.conf" <<CONF
+	{ cat <<CONF
 http_port 127.0.0.1:$BUMP_PORT ssl-bump tls-cert=$BUMP/ca.pem tls-key=$BUMP/ca.key generate-host-certificates=on dynamic_cert_mem_cache_size=4MB
 sslcrtd_program /usr/lib/squid/security_file_certgen -s $BUMP/ssl_db -M 4MB
 sslcrtd_children 3 startup=1 idle=1
@@ -68,17 +68,8 @@ tls_outgoing_options cafile=$TEST_CA
 pid_filename $BUMP/squid.pid
 access_log stdio:$BUMP/access.log
 cache_log $BUMP/cache.log
-cache deny all
-cache_effective_user $user
-hosts_file $FIX/hosts
-dns_nameservers 127.0.0.1
-netdb_filename none
-pinger_enable off
-shutdown_lifetime 0 seconds
-buffered_logs off
-http_access allow localhost
-http_access deny all
 CONF
+	  squid_common_conf "$user"; } >"$BUMP/squid.conf"
 	touch "$BUMP/access.log" "$BUMP/cache.log"
 	[ "$user" = proxy ] && chown proxy "$BUMP/access.log" "$BUMP/cache.log"
 	squid -N -n "abbump$BUMP_PORT" -f "$BUMP/squid.conf" >"$BUMP/out" 2>&1 &

@@ -32,6 +32,15 @@ static int count(char **env, const char *name)
 	return k;
 }
 
+/* The configuration of "agentbox -- true" */
+static void parse_defaults(struct ab_config *c)
+{
+	struct ab_err e;
+
+	assert_int_equal(ab_options_parse(c, 3,
+		(char *const[]){ "agentbox", "--", "true", NULL }, &e), 0);
+}
+
 static void proxies_replaced(void **state)
 {
 	char *const in[] = {
@@ -44,8 +53,7 @@ static void proxies_replaced(void **state)
 	char **env;
 
 	(void)state;
-	assert_int_equal(ab_options_parse(&c, 3,
-		(char *const[]){ "agentbox", "--", "true", NULL }, &e), 0);
+	parse_defaults(&c);
 	env = ab_env_build(in, &c, "0123456789abcdef", &e);
 	assert_non_null(env);
 	assert_string_equal(get(env, "PATH"), "/usr/bin");
@@ -79,8 +87,7 @@ static void tool_settings(void **state)
 	char **env;
 
 	(void)state;
-	assert_int_equal(ab_options_parse(&c, 3,
-		(char *const[]){ "agentbox", "--", "true", NULL }, &e), 0);
+	parse_defaults(&c);
 	snprintf(c.self, sizeof(c.self), "/usr/bin/agentbox");
 	env = ab_env_build(in, &c, "s", &e);
 	assert_non_null(env);
