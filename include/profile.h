@@ -12,6 +12,7 @@
 #define AB_PROFILE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "err.h"
 #include "options.h"
@@ -81,6 +82,9 @@ int ab_profile_apply(const struct ab_profile *p, struct ab_config *c,
 		     struct ab_err *e);
 int ab_config_resolve(struct ab_config *c, struct ab_profile *p,
 		      char *const envp[], struct ab_err *e);
+int ab_profile_parse_text(struct ab_profile *p, const char *name,
+			  const char *text, size_t len, bool enforced,
+			  struct ab_err *e);
 void ab_profile_free(struct ab_profile *p);
 int ab_profile_main(int argc, char *argv[]);
 const char *ab_profile_key_name(int list_or_scalar, int key);
