@@ -84,6 +84,9 @@ build/seccomp-filter.h: build/gen-seccomp
 
 build/seccomp-load.o build/asan/seccomp-load.o: build/seccomp-filter.h
 
+# the built-in copy of the default profile (.incbin)
+build/profile.o build/asan/profile.o: profiles/default.conf
+
 asan: agentbox-asan
 
 agentbox-asan: $(ASAN_OBJS)
@@ -109,7 +112,7 @@ DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
              libseccomp-dev libcap-ng-dev libinih-dev libjansson-dev \
              libc-ares-dev clang
 DEB_TEST  := libcmocka-dev bats squid-openssl curl wget openssl python3 python3-pip git iproute2 chromium libnss3-tools xvfb xauth x11-utils default-jdk-headless \
-             procps util-linux passwd strace
+             procps util-linux passwd strace python3-venv nodejs make
 DEB_BENCH := hyperfine bubblewrap
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root"; exit 1; fi
@@ -122,6 +125,10 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	        --no-install-recommends $$missing; \
 	else echo "make deps: everything is installed"; fi
+	@# Debian's nodejs comes without npm (NodeSource's has it)
+	@command -v npm >/dev/null || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends npm; }
 
 check: agentbox agentbox-asan $(UNIT_BINS) $(HELPERS)
 	@tests/run-all

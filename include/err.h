@@ -25,13 +25,24 @@
 #define AB_ERR_MSG	384
 #define AB_ERR_HINT	256
 
+/* What kind of step failed: decides hints, never the message text */
+enum ab_err_kind {
+	AB_ERR_PLAIN = 0,		/* a path, a file, a value, ... */
+	AB_ERR_NAMESPACE,		/* making or using a namespace: the
+					 * machine's namespace settings may
+					 * be the cause */
+};
+
 struct ab_err {
 	int code;			/* errno of the cause, 0 if none */
+	enum ab_err_kind kind;
 	char msg[AB_ERR_MSG];		/* operation and object */
 	char hint[AB_ERR_HINT];		/* what to do, "" if nothing known */
 };
 
 int ab_fail(struct ab_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int ab_fail_ns(struct ab_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void ab_hint(struct ab_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -16,7 +16,7 @@
 
 struct ab_fs_rule {
 	char *path;			/* absolute, expanded, no symlink */
-	bool hide;			/* else read-only */
+	bool hide;			/* else read-only (or, in roots, writable) */
 	bool stub;			/* create it if it is missing */
 	bool dir;			/* a stub is a directory */
 	char origin[96];		/* "FILE:LINE" or "built-in" */
@@ -27,9 +27,17 @@ struct ab_strv {
 	unsigned n, cap;
 };
 
+struct ab_rules {
+	struct ab_fs_rule *v;
+	unsigned n, cap;
+};
+
 struct ab_policy {
-	struct ab_fs_rule *rules;
-	unsigned n_rules, cap_rules;
+	struct ab_rules rules;		/* read-only and hidden paths */
+	/* [filesystem] writable, none nested in another, shortest first;
+	 * when there is any, everything else is read-only */
+	struct ab_rules roots;
+	char project[4096];		/* $AGENTBOX_PROJECT, "" if none */
 	struct ab_strv pins;		/* directories above the rules */
 	struct ab_strv sockets;		/* host sockets to cover */
 	struct ab_strv unset, set, pass;

@@ -19,6 +19,8 @@
 
 #define AB_PROFILE_MAX_FILES	32	/* files in one merged profile */
 #define AB_PROFILE_MAX_DEPTH	8	/* include nesting */
+#define AB_PROFILE_DEFAULT	"default"	/* when none is named */
+#define AB_PROFILE_NONE		"none"	/* --profile none */
 
 struct ab_origin {
 	const char *file;		/* owned by the profile */
@@ -41,6 +43,7 @@ struct ab_list {
 	unsigned n, cap;
 };
 
+/* Each id is one row of ab_keys[] (profile_keys.c), which says the rest */
 enum ab_scalar_key {
 	AB_P_DESCRIPTION, AB_P_UPSTREAM, AB_P_SUBNET, AB_P_PROXY_PORT,
 	AB_P_MAX_CONNS, AB_P_VERBOSE, AB_P_MISSING, AB_P_CREDENTIALS,
@@ -51,11 +54,13 @@ enum ab_scalar_key {
 enum ab_list_key {
 	AB_P_READONLY, AB_P_HIDE, AB_P_ALLOW_UNIX, AB_P_UNSET, AB_P_SET,
 	AB_P_PASS, AB_P_EG_ALLOW, AB_P_EG_DENY, AB_P_PORTS, AB_P_ALLOW_NET,
-	AB_P_NLISTS,
+	AB_P_WRITABLE, AB_P_NLISTS,
 };
 
 struct ab_profile {
 	char *name;			/* what was asked for, "" if none */
+	bool builtin;			/* the copy of "default" agentbox
+					 * carries (none on disk) */
 	char *path;			/* the top file, "" if none */
 	struct ab_scalar s[AB_P_NSCALARS];
 	struct ab_list l[AB_P_NLISTS];

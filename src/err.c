@@ -22,6 +22,31 @@ int ab_fail(struct ab_err *e, int code, const char *fmt, ...)
 	va_list ap;
 
 	e->code = code;
+	e->kind = AB_ERR_PLAIN;
+	e->hint[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/**
+ * ab_fail_ns() - Record an error of a step that makes or uses a namespace
+ * @e:		Error to fill
+ * @code:	errno of the cause
+ * @fmt:	printf format naming the operation and the object
+ *
+ * Only such errors get a hint about the machine's namespace settings
+ * (ab_userns_explain()).
+ *
+ * Return: -1
+ */
+int ab_fail_ns(struct ab_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	e->kind = AB_ERR_NAMESPACE;
 	e->hint[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);

@@ -187,6 +187,8 @@ int main(int argc, char *argv[])
 	c.egress = eg;
 	if (ab_config_resolve(&c, &prof, environ, &e))
 		goto fail;
+	if (!c.profile_name)	/* the default profile is named in the logs */
+		c.profile_name = prof.name;
 	if (c.upstream.builtin && ab_egress_own_addrs(eg, &e))
 		goto fail;
 	if (c.credentials[0] && !c.upstream.builtin &&

@@ -25,7 +25,7 @@
 int ab_mounts_setup(struct ab_err *e)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
-		return ab_fail(e, errno, "mount /: make rslave");
+		return ab_fail_ns(e, errno, "mount /: make rslave");
 
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL)) {

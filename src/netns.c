@@ -128,7 +128,7 @@ static int veth_create(struct nl_sock *sk, int g_fd, struct ab_err *e)
 	rtnl_link_put(peer);
 	rtnl_link_veth_release(link);
 	if (rc < 0) {
-		ab_fail(e, nl_errno(rc), "veth " AB_IF_SANDBOX ": RTM_NEWLINK");
+		ab_fail_ns(e, nl_errno(rc), "veth " AB_IF_SANDBOX ": RTM_NEWLINK");
 		if (nl_errno(rc) == EOPNOTSUPP)
 			ab_hint(e, "the veth kernel module is not loaded and "
 				"an unprivileged user cannot load it; run "
@@ -292,7 +292,7 @@ int ab_netns_setup(const struct ab_config *c, int *listener,
 
 	/* Into G, just long enough to make the sockets that live there */
 	if (unshare(CLONE_NEWNET)) {
-		ab_fail(e, errno, "gateway netns: unshare(CLONE_NEWNET)");
+		ab_fail_ns(e, errno, "gateway netns: unshare(CLONE_NEWNET)");
 		goto out;
 	}
 	g_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -308,7 +308,7 @@ int ab_netns_setup(const struct ab_config *c, int *listener,
 back:
 	if (setns(s_fd, CLONE_NEWNET)) {
 		/* Cannot happen short of a kernel bug; stay closed */
-		ab_fail(e, errno, "sandbox netns: setns back from gateway");
+		ab_fail_ns(e, errno, "sandbox netns: setns back from gateway");
 		goto out;
 	}
 	if (lfd < 0 || !sk_g)

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -88,10 +89,11 @@ static const char *home_dir(void)
  * find_git_dir() - The git directory holding hooks and config for the cwd
  * @out:	Result
  * @size:	Its size
+ * @top:	Result: the top of the work tree (where .git is), PATH_MAX
  *
  * Return: 0 if found, -1 if the working directory is not in a repository
  */
-static int find_git_dir(char *out, size_t size)
+static int find_git_dir(char *out, size_t size, char *top)
 {
 	char dir[PATH_MAX], p[PATH_MAX + 16], buf[PATH_MAX + 16];
 	struct stat st;
@@ -102,6 +104,7 @@ static int find_git_dir(char *out, size_t size)
 		char *slash;
 
 		snprintf(p, sizeof(p), "%s/.git", strcmp(dir, "/") ? dir : "");
+		snprintf(top, PATH_MAX, "%s", dir);
 		if (!lstat(p, &st)) {
 			if (S_ISDIR(st.st_mode))
 				return realpath(p, out) && strlen(out) < size ?
@@ -145,21 +148,57 @@ static int find_git_dir(char *out, size_t size)
 	}
 }
 
-/* What expansion needs; the git directory is looked for on first use */
+/* What expansion needs; the repository is looked for on first use */
 struct expand {
 	const char *cwd;		/* $PWD */
 	bool git_looked;
 	bool git_found;
 	char git[PATH_MAX];		/* $AGENTBOX_GIT_DIR */
+	char top[PATH_MAX];		/* its work tree's top */
+	char project[PATH_MAX];		/* $AGENTBOX_PROJECT, "" if none */
 };
+
+/* Whether @path is @dir or below it */
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+static void look_for_repo(struct expand *x)
+{
+	const char *home = home_dir();
+	char rh[PATH_MAX];
+
+	if (x->git_looked)
+		return;
+	x->git_looked = true;
+	x->git_found = !find_git_dir(x->git, sizeof(x->git), x->top);
+	/* The project: the work tree around the cwd, else the cwd.  Never
+	 * the home directory or above it (a dotfiles repository in ~ would
+	 * make all of it writable): then the cwd, if it is below home. */
+	snprintf(x->project, sizeof(x->project), "%s",
+		 x->git_found ? x->top : x->cwd ? x->cwd : "");
+	if (!home || !realpath(home, rh))
+		snprintf(rh, sizeof(rh), "%s", home ? home : "/");
+	if (x->project[0] && path_within(rh, x->project))
+		snprintf(x->project, sizeof(x->project), "%s",
+			 x->cwd && !path_within(rh, x->cwd) ? x->cwd : "");
+}
 
 static const char *git_dir(struct expand *x)
 {
-	if (!x->git_looked) {
-		x->git_looked = true;
-		x->git_found = !find_git_dir(x->git, sizeof(x->git));
-	}
+	look_for_repo(x);
 	return x->git_found ? x->git : NULL;
+}
+
+static const char *project_dir(struct expand *x)
+{
+	look_for_repo(x);
+	return x->project[0] ? x->project : NULL;
 }
 
 /**
@@ -213,6 +252,8 @@ static int expand_path(struct expand *x, const char *pattern, char *out,
 		name[n] = '\0';
 		if (!strcmp(name, "AGENTBOX_GIT_DIR"))
 			val = git_dir(x);
+		else if (!strcmp(name, "AGENTBOX_PROJECT"))
+			val = project_dir(x);
 		else if (!strcmp(name, "PWD"))
 			val = x->cwd;
 		else
@@ -227,47 +268,59 @@ static int expand_path(struct expand *x, const char *pattern, char *out,
 	return 0;
 }
 
-static int add_rule(struct ab_policy *pol, const char *path, bool hide,
+/* What a path entry of a profile asks for */
+enum rule_kind { RULE_READONLY, RULE_HIDE, RULE_WRITABLE };
+
+static int add_rule(struct ab_rules *rs, const char *path, bool hide,
 		    bool stub, bool dir, const char *origin)
 {
 	struct ab_fs_rule *r;
 
-	for (unsigned i = 0; i < pol->n_rules; i++)
-		if (!strcmp(pol->rules[i].path, path) &&
-		    pol->rules[i].hide == hide)
+	for (unsigned i = 0; i < rs->n; i++)
+		if (!strcmp(rs->v[i].path, path) && rs->v[i].hide == hide)
 			return 0;
-	if (pol->n_rules == pol->cap_rules) {
-		unsigned cap = pol->cap_rules ? pol->cap_rules * 2 : 16;
+	if (rs->n == rs->cap) {
+		unsigned cap = rs->cap ? rs->cap * 2 : 16;
 
-		r = realloc(pol->rules, cap * sizeof(*r));
+		r = realloc(rs->v, cap * sizeof(*r));
 		if (!r)
 			return -1;
-		pol->rules = r;
-		pol->cap_rules = cap;
+		rs->v = r;
+		rs->cap = cap;
 	}
-	r = &pol->rules[pol->n_rules];
+	r = &rs->v[rs->n];
 	if (!(r->path = strdup(path)))
 		return -1;
 	r->hide = hide;
 	r->stub = stub;
 	r->dir = dir;
 	snprintf(r->origin, sizeof(r->origin), "%s", origin);
-	pol->n_rules++;
+	rs->n++;
 	return 0;
 }
 
+static int add_kind(struct ab_policy *pol, enum rule_kind kind,
+		    const char *path, bool stub, bool dir, const char *origin)
+{
+	if (kind == RULE_WRITABLE)
+		return add_rule(&pol->roots, path, false, stub, true, origin);
+	return add_rule(&pol->rules, path, kind == RULE_HIDE, stub, dir,
+			origin);
+}
+
 /**
- * add_pattern() - One readonly or hide entry: expand, glob, resolve
+ * add_pattern() - One readonly, hide or writable entry: expand, glob,
+ *		   resolve
  * @pol:	Policy
  * @it:		Entry: "!PATH" (stub if missing) or "?PATH" (skip)
- * @hide:	hide, else readonly
+ * @kind:	What it asks for
  * @x:		Expansion state
  * @e:		Error
  *
  * Return: 0, or -1 with @e filled
  */
 static int add_pattern(struct ab_policy *pol, const struct ab_item *it,
-		       bool hide, struct expand *x, struct ab_err *e)
+		       enum rule_kind kind, struct expand *x, struct ab_err *e)
 {
 	const char *pat = it->value + (it->value[0] == '?' ||
 				       it->value[0] == '!');
@@ -302,7 +355,7 @@ static int add_pattern(struct ab_policy *pol, const struct ab_item *it,
 				       exp);
 		for (size_t i = 0; i < g.gl_pathc; i++)
 			if (realpath(g.gl_pathv[i], real) &&
-			    add_rule(pol, real, hide, false, false, origin)) {
+			    add_kind(pol, kind, real, false, false, origin)) {
 				globfree(&g);
 				return ab_fail(e, ENOMEM, "policy");
 			}
@@ -311,11 +364,11 @@ static int add_pattern(struct ab_policy *pol, const struct ab_item *it,
 	}
 	/* An existing path is protected where it really is */
 	if (realpath(exp, real))
-		return add_rule(pol, real, hide, false, dir, origin) ?
+		return add_kind(pol, kind, real, false, dir, origin) ?
 			ab_fail(e, ENOMEM, "policy") : 0;
 	if (errno != ENOENT || !stub)
 		return 0;
-	return add_rule(pol, exp, hide, true, dir, origin) ?
+	return add_kind(pol, kind, exp, true, dir, origin) ?
 		ab_fail(e, ENOMEM, "policy") : 0;
 }
 
@@ -325,7 +378,7 @@ static int add_builtin(struct ab_policy *pol, const char *path)
 
 	if (!path || !realpath(path, real))
 		return 0;
-	return add_rule(pol, real, false, false, false, "built-in");
+	return add_rule(&pol->rules, real, false, false, false, "built-in");
 }
 
 /* Hide what the supervisor keeps from the sandbox: audit log, credentials */
@@ -341,8 +394,97 @@ static int add_builtin_hide(struct ab_policy *pol, const char *path,
 		*slash = '\0';
 	if (stat(real, &st))
 		return 0;
-	return add_rule(pol, real, true, false, S_ISDIR(st.st_mode),
+	return add_rule(&pol->rules, real, true, false, S_ISDIR(st.st_mode),
 			"built-in");
+}
+
+/*
+ * Inside the project (and the git directory, which a worktree's commits
+ * write to), the files that make a program outside run code: git's hooks
+ * and config (core.fsmonitor, core.sshCommand, aliases), and the settings
+ * of agents and editors, which name commands and servers they start.
+ * Protected whether or not they exist; a missing one is a stub where the
+ * sandbox could otherwise create it.
+ */
+static const char *const project_files[] = {
+	"$AGENTBOX_GIT_DIR/hooks/", "$AGENTBOX_GIT_DIR/config",
+	"?$AGENTBOX_GIT_DIR/config.worktree",
+	"$AGENTBOX_GIT_DIR/modules/*/hooks", "$AGENTBOX_GIT_DIR/modules/*/config",
+	"$AGENTBOX_GIT_DIR/worktrees/*/config.worktree",
+	"$AGENTBOX_PROJECT/.claude/", "$AGENTBOX_PROJECT/.mcp.json",
+	"$AGENTBOX_PROJECT/.vscode/", "$AGENTBOX_PROJECT/.idea/",
+	"$AGENTBOX_PROJECT/.devcontainer/", "$AGENTBOX_PROJECT/.cursor/",
+	/* direnv runs only an .envrc the user allowed, by its content */
+	"?$AGENTBOX_PROJECT/.envrc",
+};
+
+/**
+ * git_hooks_path() - core.hooksPath of the repository's config, if set
+ * @x:		Expansion state (the repository)
+ * @out:	Result, as a profile path ("!ABS/" or "~/x/")
+ * @size:	Its size
+ *
+ * Husky, lefthook and others point git at hooks inside the work tree,
+ * which the sandbox could otherwise rewrite.  Read from the config file
+ * itself (a key "hookspath" in any case); the config is read-only inside.
+ *
+ * Return: 0 if set, -1 if not
+ */
+static int git_hooks_path(struct expand *x, char *out, size_t size)
+{
+	char cfg[PATH_MAX + 16], buf[65536], *line, *save = NULL;
+	int found = -1;
+
+	if (!git_dir(x))
+		return -1;
+	snprintf(cfg, sizeof(cfg), "%s/config", x->git);
+	if (ab_read_small_file(cfg, buf, sizeof(buf)) <= 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *v = line + strspn(line, " \t"), *end;
+
+		if (strncasecmp(v, "hookspath", 9))
+			continue;
+		v += 9 + strspn(v + 9, " \t");
+		if (*v != '=')
+			continue;
+		v += 1 + strspn(v + 1, " \t\"");
+		end = v + strlen(v);
+		while (end > v && strchr(" \t\r\"", end[-1]))
+			*--end = '\0';
+		if (!*v || strstr(v, ".."))
+			continue;
+		if (v[0] == '/' || (v[0] == '~' && v[1] == '/'))
+			found = snprintf(out, size, "!%s/", v) < (int)size ?
+				0 : -1;
+		else
+			found = snprintf(out, size, "!%s/%s/", x->top, v) <
+				(int)size ? 0 : -1;
+	}
+	return found;
+}
+
+static int add_project_files(struct ab_policy *pol, struct expand *x,
+			     struct ab_err *e)
+{
+	struct ab_item it = { .at = { .file = "built-in (project)" } };
+	char hooks[PATH_MAX + 8], v[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(project_files); i++) {
+		snprintf(v, sizeof(v), "%s%s",
+			 project_files[i][0] == '?' ? "" : "!",
+			 project_files[i]);
+		it.value = v;
+		if (add_pattern(pol, &it, RULE_READONLY, x, e))
+			return -1;
+	}
+	if (!git_hooks_path(x, hooks, sizeof(hooks))) {
+		it.value = hooks;
+		if (add_pattern(pol, &it, RULE_READONLY, x, e))
+			return -1;
+	}
+	return 0;
 }
 
 static int cmp_len(const void *a, const void *b)
@@ -360,14 +502,137 @@ static int cmp_rule(const void *a, const void *b)
 	return la < lb ? -1 : la > lb;
 }
 
+/* The writable root @path is in or under, or NULL */
+static const struct ab_fs_rule *root_of(const struct ab_policy *pol,
+					const char *path)
+{
+	for (unsigned i = 0; i < pol->roots.n; i++)
+		if (path_within(path, pol->roots.v[i].path))
+			return &pol->roots.v[i];
+	return NULL;
+}
+
+/**
+ * could_create() - Whether the sandbox could create the missing @path
+ * @path:	Absolute path that does not exist
+ *
+ * The nearest directory above it that exists must be writable by the
+ * caller without capabilities (the command has none, root included):
+ * owner, group or other write bit, or an ACL, which is taken as allowing.
+ *
+ * Return: true if it could
+ */
+static bool could_create(const char *path)
+{
+	char d[PATH_MAX], *slash;
+	gid_t groups[256];
+	struct stat st;
+	int ng;
+
+	snprintf(d, sizeof(d), "%s", path);
+	for (;;) {
+		if ((slash = strrchr(d, '/')) == d)
+			d[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+		if (!lstat(d, &st) || !strcmp(d, "/"))
+			break;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return false;
+	if (getxattr(d, "system.posix_acl_access", NULL, 0) > 0)
+		return true;
+	if (st.st_uid == getuid())
+		return st.st_mode & S_IWUSR;
+	ng = getgroups(ARRAY_SIZE(groups), groups);
+	for (int i = 0; i < ng; i++)
+		if (groups[i] == st.st_gid)
+			return st.st_mode & S_IWGRP;
+	if (st.st_gid == getgid())
+		return st.st_mode & S_IWGRP;
+	return st.st_mode & S_IWOTH;
+}
+
+/**
+ * settle_roots() - Writable roots: shortest first, none inside another
+ * @pol:	Policy
+ *
+ * A missing root is created only where the caller could create it; one
+ * that cannot be is dropped (what the sandbox cannot create, it cannot
+ * write either).
+ */
+static void settle_roots(struct ab_policy *pol)
+{
+	struct ab_rules *rs = &pol->roots;
+	unsigned n = 0;
+
+	if (rs->n)
+		qsort(rs->v, rs->n, sizeof(*rs->v), cmp_rule);
+	for (unsigned i = 0; i < rs->n; i++) {
+		bool keep = !(rs->v[i].stub && !could_create(rs->v[i].path));
+
+		for (unsigned j = 0; j < n && keep; j++)
+			keep = !path_within(rs->v[i].path, rs->v[j].path);
+		if (keep)
+			rs->v[n++] = rs->v[i];
+		else
+			free(rs->v[i].path);
+	}
+	rs->n = n;
+}
+
+/**
+ * settle_rules() - Drop the rules that protect nothing
+ * @pol:	Policy, its roots settled
+ *
+ * With writable roots, a read-only rule outside them is read-only already,
+ * and a missing path the sandbox could not create needs no stub (with or
+ * without roots).  Stubs then appear only where the sandbox could have
+ * made the path, never in a directory the caller cannot write.
+ */
+static void settle_rules(struct ab_policy *pol)
+{
+	struct ab_rules *rs = &pol->rules;
+	bool roots = pol->roots.n > 0;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < rs->n; i++) {
+		const struct ab_fs_rule *r = &rs->v[i];
+		bool in_root = root_of(pol, r->path) != NULL;
+		bool keep = true;
+
+		if (roots && !r->hide && !in_root)
+			keep = false;
+		if (r->stub && (!could_create(r->path) || (roots && !in_root)))
+			keep = false;
+		if (keep)
+			rs->v[n++] = rs->v[i];
+		else
+			free(rs->v[i].path);
+	}
+	rs->n = n;
+	if (rs->n)
+		qsort(rs->v, rs->n, sizeof(*rs->v), cmp_rule);
+}
+
+/*
+ * The directories above each rule become mount points (pins).  With
+ * writable roots only those strictly inside a root need it: the rest is
+ * read-only, so nothing there can be renamed anyway.
+ */
 static int add_pins(struct ab_policy *pol)
 {
-	for (unsigned i = 0; i < pol->n_rules; i++) {
+	for (unsigned i = 0; i < pol->rules.n; i++) {
 		char p[PATH_MAX], *slash;
 
-		snprintf(p, sizeof(p), "%s", pol->rules[i].path);
+		snprintf(p, sizeof(p), "%s", pol->rules.v[i].path);
 		while ((slash = strrchr(p, '/')) && slash != p) {
+			const struct ab_fs_rule *root;
+
 			*slash = '\0';
+			root = root_of(pol, p);
+			if (pol->roots.n && (!root || !strcmp(root->path, p)))
+				continue;
 			if (ab_strv_add(&pol->pins, p))
 				return -1;
 		}
@@ -496,15 +761,23 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 		goto oom;
 	if (c->ca_bundle[0] && ab_ca_build(c->ca_bundle, &pol->ca, e))
 		goto fail;
+	for (unsigned i = 0; p && i < p->l[AB_P_WRITABLE].n; i++)
+		if (add_pattern(pol, &p->l[AB_P_WRITABLE].v[i], RULE_WRITABLE,
+				&x, e))
+			goto fail;
+	settle_roots(pol);
+	if (pol->roots.n && project_dir(&x))
+		snprintf(pol->project, sizeof(pol->project), "%s", x.project);
+	if (pol->roots.n && add_project_files(pol, &x, e))
+		goto fail;
 	for (unsigned i = 0; p && i < p->l[AB_P_READONLY].n; i++)
-		if (add_pattern(pol, &p->l[AB_P_READONLY].v[i], false, &x,
-				e))
+		if (add_pattern(pol, &p->l[AB_P_READONLY].v[i], RULE_READONLY,
+				&x, e))
 			goto fail;
 	for (unsigned i = 0; p && i < p->l[AB_P_HIDE].n; i++)
-		if (add_pattern(pol, &p->l[AB_P_HIDE].v[i], true, &x, e))
+		if (add_pattern(pol, &p->l[AB_P_HIDE].v[i], RULE_HIDE, &x, e))
 			goto fail;
-	if (pol->n_rules)
-		qsort(pol->rules, pol->n_rules, sizeof(*pol->rules), cmp_rule);
+	settle_rules(pol);
 	if (add_pins(pol))
 		goto oom;
 	if (scan_sockets(pol, p ? &p->l[AB_P_ALLOW_UNIX] : &none, &x, e))
@@ -531,9 +804,12 @@ void ab_policy_free(struct ab_policy *pol)
 	if (!pol)
 		return;
 	ab_ca_free(&pol->ca);
-	for (unsigned i = 0; i < pol->n_rules; i++)
-		free(pol->rules[i].path);
-	free(pol->rules);
+	for (unsigned i = 0; i < pol->rules.n; i++)
+		free(pol->rules.v[i].path);
+	free(pol->rules.v);
+	for (unsigned i = 0; i < pol->roots.n; i++)
+		free(pol->roots.v[i].path);
+	free(pol->roots.v);
 	strv_free(&pol->pins);
 	strv_free(&pol->sockets);
 	strv_free(&pol->unset);

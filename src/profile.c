@@ -54,6 +54,22 @@
 
 static int load_file(struct ctx *x, const char *path, enum trust trust);
 
+/* profiles/default.conf, carried in the binary for a run that finds no
+ * "default" in the system or vendor directory (an uninstalled binary) */
+extern const char ab_default_profile[], ab_default_profile_end[];
+__asm__(".pushsection .rodata\n"
+	".global ab_default_profile\n"
+	".global ab_default_profile_end\n"
+	"ab_default_profile:\n"
+	".incbin \"profiles/default.conf\"\n"
+	"ab_default_profile_end:\n"
+	".popsection\n");
+
+static size_t ab_default_profile_len(void)
+{
+	return (size_t)(ab_default_profile_end - ab_default_profile);
+}
+
 /**
  * ab_profile_dir() - One of the three profile directories
  * @d:		Which
@@ -411,7 +427,10 @@ int ab_sysconf_load(struct ab_sysconf *sc, struct ab_err *e)
  * ab_profile_load() - Load the enforced profile, then the chosen one
  * @p:		Result (free with ab_profile_free(), also on failure)
  * @sc:		System configuration
- * @name:	--profile NAME|PATH, or NULL for the default
+ * @name:	--profile NAME|PATH; NULL for the system configuration's
+ *		default, else "default" (found as any profile is, else the
+ *		copy agentbox carries); "none" for no profile but the
+ *		enforced one
  * @e:		Error
  *
  * Return: 0, or -1 with @e filled
@@ -440,16 +459,26 @@ int ab_profile_load(struct ab_profile *p, const struct ab_sysconf *sc,
 			return -1;
 		x.enforced = false;
 	}
-	if (!name && sc->default_profile[0])
-		name = sc->default_profile;
-	p->name = strdup(name ? name : "");
+	if (!name)
+		name = sc->default_profile[0] ? sc->default_profile :
+						AB_PROFILE_DEFAULT;
+	p->name = strdup(name);
 	p->path = strdup("");
 	if (!p->name || !p->path)
 		return ab_fail(e, ENOMEM, "profile");
-	if (!name)
+	if (!strcmp(name, AB_PROFILE_NONE))
 		return 0;
-	if (resolve(name, NULL, sc->user_profiles, path, &trust, e))
-		return -1;
+	if (resolve(name, NULL, sc->user_profiles, path, &trust, e)) {
+		/* "default" not installed: the copy built into agentbox */
+		if (strcmp(name, AB_PROFILE_DEFAULT) || e->code != ENOENT)
+			return -1;
+		*e = (struct ab_err){ 0 };
+		p->builtin = true;
+		return ab_profile_parse_text(p, "built-in:default",
+					     ab_default_profile,
+					     ab_default_profile_len(), false,
+					     e);
+	}
 	free(p->path);
 	if (!(p->path = strdup(path)))
 		return ab_fail(e, ENOMEM, "profile");

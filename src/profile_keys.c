@@ -87,6 +87,8 @@ const struct key ab_keys[] = {
 	{ "filesystem", "readonly", K_LIST, AB_P_READONLY, check_fs_path,
 	  T_FREE },
 	{ "filesystem", "hide", K_LIST, AB_P_HIDE, check_fs_path, T_FREE },
+	{ "filesystem", "writable", K_LIST, AB_P_WRITABLE, check_fs_path,
+	  T_WITHIN },
 	{ "filesystem", "missing", K_SCALAR, AB_P_MISSING, check_choice,
 	  T_FREE, .choices = skip_stub },
 	{ "unix", "allow", K_LIST, AB_P_ALLOW_UNIX, check_socket, T_SUBSET },
@@ -487,12 +489,13 @@ static int tighten_scalar(struct ctx *x, const struct key *k, const char *v)
 static int tighten_only(struct ctx *x, const struct key *k, const char *v)
 {
 	struct ab_profile *p = x->p;
-	const struct ab_list *l = &p->l[k->id];
+	const struct ab_list *l;
 
 	if (!p->enforced || x->enforced || k->tighten == T_FREE)
 		return 1;
 	if (k->kind == K_SCALAR)
 		return tighten_scalar(x, k, v);
+	l = &p->l[k->id];
 	switch (k->tighten) {
 	case T_SUBSET:
 		if (!enforced_item(l, v))
@@ -661,7 +664,8 @@ static int handler(void *user, const char *section, const char *name,
  */
 static int normalize_missing(struct ctx *x)
 {
-	static const int lists[] = { AB_P_READONLY, AB_P_HIDE };
+	static const int lists[] = { AB_P_READONLY, AB_P_HIDE,
+				     AB_P_WRITABLE };
 
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
 		struct ab_list *l = &x->p->l[lists[i]];

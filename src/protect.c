@@ -1,33 +1,49 @@
 // SPDX-License-Identifier: MIT
-/* protect.c - read-only, hidden and pinned paths, covered sockets (init).
+/* protect.c - writable roots, read-only, hidden and pinned paths, private
+ * IPC mounts, covered sockets (init).
  *
  * Runs in init's mount namespace after mounts.c, before the capabilities
  * are dropped, in this order:
  *
  *   1. stubs: a missing path that a rule protects is created (an empty
  *      file, or a directory for a rule ending in "/"), with its missing
- *      parents, as the caller; it stays on the host.
- *   2. pins: every directory above a rule is bound onto itself
- *      (recursively), so it is a mount point, which cannot be renamed or
- *      removed: nothing can move a protected path away and put a writable
- *      one in its place.
- *   3. rules, shorter paths first: read-only is a recursive bind of the
+ *      parents, as the caller; it stays on the host.  policy.c keeps only
+ *      stubs where the sandbox could have created the path itself.  A
+ *      missing writable root is created as a directory the same way.
+ *   2. writable roots ([filesystem] writable): each root is cloned as it
+ *      is (recursively, with its own flags), then every mount of the tree
+ *      is made read-only with one recursive mount_setattr(2) on "/", and
+ *      the clones are put back on their paths.  The fresh /proc of this
+ *      pid namespace stays writable (it is the sandbox's own).
+ *   3. /dev/shm is a fresh tmpfs and /dev/mqueue a fresh mqueue of the new
+ *      IPC namespace: POSIX shared memory and queues of the host's
+ *      processes are out of reach, as SysV IPC is by the namespace itself.
+ *   4. pins: every directory above a rule (inside a writable root, when
+ *      there are roots) is bound onto itself (recursively), so it is a
+ *      mount point, which cannot be renamed or removed: nothing can move a
+ *      protected path away and put a writable one in its place.
+ *   5. rules, shorter paths first: read-only is a recursive bind of the
  *      path onto itself with only MOUNT_ATTR_RDONLY set by mount_setattr(2)
  *      (the flags the kernel locked, nosuid, nodev, noexec, atime, are
  *      left as they are); hide is an empty read-only tmpfs over a directory,
  *      or an empty read-only file over anything else.
- *   4. the bundle of trusted roots with the proxy's CA ([network]
+ *   6. the bundle of trusted roots with the proxy's CA ([network]
  *      ca_bundle, cabundle.c), from a read-only tmpfs of its own over the
  *      system bundle.
- *   5. host sockets: each is covered by an empty read-only file; connect()
+ *   7. host sockets: each is covered by an empty read-only file; connect()
  *      then fails with ECONNREFUSED.
- *   6. the working directory is entered again, through the new mounts
+ *   8. the working directory is entered again, through the new mounts
  *      (init's old one would reach below them).
  *
- * The command has no capability, so it cannot unmount any of it.  In a
- * nested user namespace the kernel copies these mounts locked: they cannot
- * be unmounted there, a read-only one cannot be made writable, and a
- * non-recursive bind that would show what is under them is refused.
+ * The command has no capability, so it cannot unmount or remount any of
+ * it.  In a nested user namespace the kernel copies these mounts locked:
+ * they cannot be unmounted there, a read-only one cannot be made writable,
+ * and a non-recursive bind that would show what is under them is refused.
+ * Mount flags were chosen over Landlock for the read-only tree: they are
+ * one call for the whole tree, they hold for root without capabilities as
+ * for anyone, nested namespaces inherit them locked, and read-only paths
+ * inside a writable root need them anyway (a Landlock rule only adds
+ * rights below a path, it cannot take them away again below it).
  */
 
 #include <errno.h>
@@ -42,6 +58,8 @@
 #include "policy.h"
 #include "protect.h"
 #include "util.h"
+
+#define AB_MAX_ROOTS	64	/* writable roots in one sandbox */
 
 /* An empty tmpfs, detached, holding one empty file: the source of hides */
 struct empty {
@@ -216,6 +234,99 @@ static int make_stub(const struct ab_fs_rule *r, struct ab_err *e)
 }
 
 /**
+ * roots_apply() - Everything read-only but the writable roots
+ * @pol:	Policy, with at least one root
+ * @e:		Error
+ *
+ * Return: 0, or -1 with @e filled
+ */
+static int roots_apply(const struct ab_policy *pol, struct ab_err *e)
+{
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct mount_attr rw = { .attr_clr = MOUNT_ATTR_RDONLY };
+	int fds[AB_MAX_ROOTS];
+	unsigned n = pol->roots.n;
+	int ret = -1;
+
+	if (n > AB_MAX_ROOTS)
+		return ab_fail(e, E2BIG, "writable roots: more than %d",
+			       AB_MAX_ROOTS);
+	for (unsigned i = 0; i < n; i++) {
+		fds[i] = open_tree(AT_FDCWD, pol->roots.v[i].path,
+				   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+				   AT_RECURSIVE);
+		if (fds[i] < 0) {
+			ab_fail(e, errno, "%s: writable %s: open_tree",
+				pol->roots.v[i].origin, pol->roots.v[i].path);
+			n = i;
+			goto out;
+		}
+	}
+	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro))) {
+		ab_fail(e, errno, "read-only /: mount_setattr");
+		if (errno == ENOSYS)
+			ab_hint(e, "the kernel lacks mount_setattr(2) (Linux "
+				"5.12); run with a profile without [filesystem] "
+				"writable, or --profile none");
+		goto out;
+	}
+	if (mount_setattr(AT_FDCWD, "/proc", 0, &rw, sizeof(rw))) {
+		ab_fail(e, errno, "/proc: mount_setattr writable");
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (move_mount(fds[i], "", AT_FDCWD, pol->roots.v[i].path,
+			       MOVE_MOUNT_F_EMPTY_PATH)) {
+			ab_fail(e, errno, "%s: writable %s: move_mount",
+				pol->roots.v[i].origin, pol->roots.v[i].path);
+			goto out;
+		}
+	ret = 0;
+out:
+	for (unsigned i = 0; i < n; i++)
+		close(fds[i]);
+	return ret;
+}
+
+/* A fresh filesystem of @type on @target, if @target is there */
+static int fresh_fs(const char *type, const char *target, const char *mode,
+		    struct ab_err *e)
+{
+	cleanup_fd int fs = -1, mnt = -1;
+	struct stat st;
+
+	if (stat(target, &st) || !S_ISDIR(st.st_mode))
+		return 0;
+	fs = fsopen(type, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return ab_fail(e, errno, "private %s: fsopen %s", target, type);
+	if ((mode && fsconfig(fs, FSCONFIG_SET_STRING, "mode", mode, 0)) ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		return ab_fail(e, errno, "private %s: %s", target, type);
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID |
+		      MOUNT_ATTR_NODEV);
+	if (mnt < 0)
+		return ab_fail(e, errno, "private %s: fsmount", target);
+	if (move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH))
+		return ab_fail(e, errno, "private %s: move_mount", target);
+	return 0;
+}
+
+/* /dev/shm and /dev/mqueue of the sandbox's own IPC namespace */
+static int ipc_private(struct ab_err *e)
+{
+	struct stat st, dev;
+
+	if (fresh_fs("tmpfs", "/dev/shm", "1777", e))
+		return -1;
+	/* a host /dev/mqueue is a mount of the host's queues */
+	if (!stat("/dev/mqueue", &st) && !stat("/dev", &dev) &&
+	    st.st_dev != dev.st_dev)
+		return fresh_fs("mqueue", "/dev/mqueue", NULL, e);
+	return 0;
+}
+
+/**
  * ab_protect_apply() - Apply the policy's paths to the mount namespace
  * @pol:	Policy (NULL: nothing to do)
  * @e:		Error
@@ -229,16 +340,23 @@ int ab_protect_apply(const struct ab_policy *pol, struct ab_err *e)
 
 	if (!pol)
 		return 0;
-	for (unsigned i = 0; i < pol->n_rules; i++)
-		if (pol->rules[i].stub && make_stub(&pol->rules[i], e))
+	for (unsigned i = 0; i < pol->rules.n; i++)
+		if (pol->rules.v[i].stub && make_stub(&pol->rules.v[i], e))
 			return -1;
+	for (unsigned i = 0; i < pol->roots.n; i++)
+		if (pol->roots.v[i].stub && make_stub(&pol->roots.v[i], e))
+			return -1;
+	if (pol->roots.n && roots_apply(pol, e))
+		return -1;
+	if (ipc_private(e))
+		return -1;
 	for (unsigned i = 0; i < pol->pins.n; i++)
 		if (attach(AT_FDCWD, pol->pins.v[i], pol->pins.v[i], false,
 			   "pin", e))
 			return -1;
 
-	for (unsigned i = 0; i < pol->n_rules; i++) {
-		const struct ab_fs_rule *r = &pol->rules[i];
+	for (unsigned i = 0; i < pol->rules.n; i++) {
+		const struct ab_fs_rule *r = &pol->rules.v[i];
 		struct stat st;
 
 		if (lstat(r->path, &st)) {

@@ -50,7 +50,7 @@
 
 #define PROBE_TIMEOUT_MS	5000
 #define CLONE_FLAGS	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
-			 CLONE_NEWNET)
+			 CLONE_NEWNET | CLONE_NEWIPC)
 
 struct supervisor {
 	const struct ab_config *c;
@@ -227,7 +227,7 @@ static int sup_clone(struct supervisor *s, struct ab_err *e)
 
 		close(sv[0]);
 		close(sv[1]);
-		ab_fail(e, err, "clone user, mount, pid and network "
+		ab_fail(e, err, "clone user, mount, pid, network and IPC "
 			"namespaces");
 		ab_userns_explain(e);
 		return -1;
@@ -256,7 +256,10 @@ static int sup_take_listener(struct supervisor *s, struct ab_err *e)
 {
 	if (ab_sync_expect(s->sync_fd, AB_MSG_LISTENER, &s->listener, "init",
 			   e)) {
-		ab_userns_explain(e);
+		/* a hint about namespaces only where one failed: an EACCES
+		 * on a path is the path's */
+		if (e->kind == AB_ERR_NAMESPACE)
+			ab_userns_explain(e);
 		return -1;
 	}
 	if (s->listener < 0)

@@ -76,7 +76,7 @@ exit 0"
 	run ab -- curl -sS -m 20 "http://$ORIGIN/hello"
 	[ "$status" -eq 0 ]
 	s=$(session_of)
-	squid_logged "GET http://$ORIGIN/hello .*\"session=$s; run=$s; user=$(id -un); profile=none\""
+	squid_logged "GET http://$ORIGIN/hello .*\"session=$s; run=$s; user=$(id -un); profile=default\""
 }
 
 @test "a forged identity header from the sandbox is replaced by ours" {
@@ -150,7 +150,7 @@ curl -sS -m 20 -H 'Proxy-Authorization: Basic Zm9yZ2VkOmZvcmdlZA==' 'http://$ORI
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 5 ]
-	[[ "${lines[0]}" == *"$s1  START  profile= upstream=127.0.0.1:$SQUID_PORT cwd="*"cmd: curl -sS"* ]]
+	[[ "${lines[0]}" == *"$s1  START  profile=default upstream=127.0.0.1:$SQUID_PORT cwd="*"cmd: curl -sS"* ]]
 	[[ "${lines[1]}" == *"$s1  ALLOW  curl["[0-9]*"] GET http://$ORIGIN/hello 200 up="* ]]
 	[[ "${lines[2]}" == *"$s1  END    exit=0 after "* ]]
 	run "$AGENTBOX" log -s "$s1"

@@ -14,3 +14,10 @@ squid_logged() {	# PATTERN: wait (bounded) for Squid's access log to show it
 	cat "$SQUID_LOG" >&2
 	return 1
 }
+
+use_test_home() {	# HOME := a fresh directory outside every writable root
+	[ -n "${TEST_HOME:-}" ] ||
+		skip "no home outside /tmp for this user (make check makes one)"
+	export HOME="$TEST_HOME/t$BATS_TEST_NUMBER.$$"
+	mkdir -p "$HOME"
+}

@@ -63,6 +63,14 @@ setup_suite() {
 	FIX=$(mktemp -d /tmp/agentbox-fixture.XXXXXX) || return 1
 	export FIX
 	chmod 755 "$FIX"
+	# A home outside the writable roots of the default profile (/tmp,
+	# /var/tmp), for the tests of what the sandbox may not write there:
+	# run-all makes one per user; as root, one is made here otherwise
+	if [ -z "${TEST_HOME:-}" ] && [ "$(id -u)" = 0 ]; then
+		TEST_HOME=$(mktemp -d /var/lib/agentbox-home.XXXXXX) &&
+			echo "$TEST_HOME" >"$FIX/own-home"
+	fi
+	export TEST_HOME="${TEST_HOME:-}"
 	# agentbox's audit log goes here, not to the home of the test user
 	export XDG_STATE_HOME="$BATS_SUITE_TMPDIR/state"
 	export AUDIT_LOG="$XDG_STATE_HOME/agentbox/audit.jsonl"
@@ -164,6 +172,7 @@ HOSTS
 
 teardown_suite() {
 	local f
+	[ -f "$FIX/own-home" ] && rm -rf "$(cat "$FIX/own-home")"
 	for f in squid.runpid origin.pid tls.pid open.pid; do
 		[ -f "$FIX/$f" ] && kill "$(cat "$FIX/$f")" 2>/dev/null
 	done
