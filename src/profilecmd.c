@@ -26,8 +26,10 @@ static void profile_show(const struct ab_profile *p)
 {
 	const char *path = p->path ? p->path : "";
 
-	printf("# agentbox profile '%s'%s%s%s\n", p->name ? p->name : "",
-	       path[0] ? " (" : "", path, path[0] ? ")" : "");
+	printf("# agentbox profile '%s'%s%s%s%s\n", p->name ? p->name : "",
+	       path[0] ? " (" : "", path, path[0] ? ")" : "",
+	       p->builtin ? " (the copy built into agentbox: none is "
+			    "installed)" : "");
 	if (p->enforced)
 		printf("# enforced by the system: %s\n", p->enforced);
 	for (size_t si = 0; si < ab_nsections; si++) {
