@@ -104,6 +104,14 @@ build/tests/test_%: tests/unit/test_%.c $(PURE_SRCS) $(HDRS) \
 	    $(ASAN_FLAGS) -U_FORTIFY_SOURCE $(ALL_LDFLAGS) \
 	    -o $@ $< $(PURE_SRCS) src/seccomp-load.c -lcmocka
 
+# The profile grammar, on text in memory (libinih)
+PROFILE_SRCS := src/profile_keys.c src/profile.c src/profile_apply.c
+build/tests/test_profile: tests/unit/test_profile.c $(PURE_SRCS) \
+                          $(PROFILE_SRCS) profiles/default.conf $(HDRS) | build
+	$(CC) $(ALL_CFLAGS) -Wno-write-strings -Wno-discarded-qualifiers \
+	    $(ASAN_FLAGS) -U_FORTIFY_SOURCE $(ALL_LDFLAGS) \
+	    -o $@ $< $(PURE_SRCS) $(PROFILE_SRCS) -lcmocka -linih
+
 build/tests/try-syscall: tests/helpers/try-syscall.c | build
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $<
 
@@ -175,7 +183,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSCONFDIR)/apparmor.d/agentbox
 	-rmdir $(DESTDIR)$(DATADIR)/agentbox/profiles $(DESTDIR)$(DATADIR)/agentbox
 
-# libFuzzer on the HTTP parsers (clang); FUZZ_TIME seconds from the corpus
+# libFuzzer on the HTTP parsers, the hook's JSON and the profile grammar
+# (clang); FUZZ_TIME seconds each, from the corpus
 FUZZ_TIME ?= 60
 build/fuzz_http: tests/fuzz/fuzz_http.c src/http.c include/http.h | build
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -iquote include \
@@ -188,12 +197,21 @@ build/fuzz_hook: tests/fuzz/fuzz_hook.c src/hook.c src/options.c src/http.c \
 	    -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_hook.c \
 	    src/hook.c src/options.c src/http.c src/err.c
 
-fuzz: build/fuzz_http build/fuzz_hook
+build/fuzz_profile: tests/fuzz/fuzz_profile.c $(PROFILE_SRCS) $(PURE_SRCS) \
+                    profiles/default.conf $(HDRS) | build
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -iquote include \
+	    -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_profile.c \
+	    $(PROFILE_SRCS) $(PURE_SRCS) -linih
+
+fuzz: build/fuzz_http build/fuzz_hook build/fuzz_profile
 	@mkdir -p build/fuzz-corpus build/fuzz-hook-corpus
 	build/fuzz_http -max_total_time=$(FUZZ_TIME) -max_len=20000 \
 	    build/fuzz-corpus tests/fuzz/corpus
 	build/fuzz_hook -max_total_time=$(FUZZ_TIME) -max_len=4096 \
 	    build/fuzz-hook-corpus tests/fuzz/hook-corpus
+	@mkdir -p build/fuzz-profile-corpus
+	build/fuzz_profile -max_total_time=$(FUZZ_TIME) -max_len=8192 \
+	    build/fuzz-profile-corpus tests/fuzz/profile-corpus
 
 cppcheck:
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability \

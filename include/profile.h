@@ -19,6 +19,7 @@
 
 #define AB_PROFILE_MAX_FILES	32	/* files in one merged profile */
 #define AB_PROFILE_MAX_DEPTH	8	/* include nesting */
+#define AB_PROFILE_MAX_SIZE	(1 << 20)	/* bytes in one file */
 #define AB_PROFILE_DEFAULT	"default"	/* when none is named */
 #define AB_PROFILE_NONE		"none"	/* --profile none */
 

@@ -73,6 +73,7 @@ struct ctx {
 	struct ab_err *e;
 	const char *file;		/* interned in p->files */
 	int line;
+	bool mid_line;			/* the reader is inside a long line */
 	FILE *f;
 	enum trust trust;
 	bool enforced;

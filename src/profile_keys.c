@@ -685,14 +685,20 @@ static int normalize_missing(struct ctx *x)
 	return 0;
 }
 
-/* libinih's reader: fgets that counts lines */
+/* libinih's reader: fgets that counts lines.  libinih reads a line longer
+ * than its buffer in more than one call: a line is counted where it starts */
 char *ab_ini_reader(char *str, int num, void *stream)
 {
 	struct ctx *x = stream;
 	char *r = fgets(str, num, x->f);
+	size_t n;
 
-	if (r)
+	if (!r)
+		return NULL;
+	if (!x->mid_line)
 		x->line++;
+	n = strlen(r);
+	x->mid_line = n && r[n - 1] != '\n';
 	return r;
 }
 
@@ -720,15 +726,50 @@ void ab_ini_setup(void)
 int ab_profile_parse_file(struct ctx *x, const char *file)
 {
 	int rc, errors_before = x->errors;
+	FILE *whole = x->f;
+	char *text = NULL;
+	size_t len;
 
 	x->file = file;
 	x->line = 0;
+	x->mid_line = false;
 	x->missing = '!';
 	memset(x->scalar_line, 0, sizeof(x->scalar_line));
 	for (int i = 0; i < AB_P_NLISTS; i++)
 		x->first_item[i] = x->p->l[i].n;
 
+	/* Read whole, so that a NUL byte is an error naming its line, not a
+	 * line cut short that libinih would read on from */
+	if (!(text = malloc(AB_PROFILE_MAX_SIZE + 1)))
+		return perr(x, "out of memory"), -1;
+	len = fread(text, 1, AB_PROFILE_MAX_SIZE + 1, whole);
+	if (ferror(whole) || len > AB_PROFILE_MAX_SIZE) {
+		free(text);
+		return perr(x, ferror(whole) ? "read error" : "larger than "
+			    "%d bytes", AB_PROFILE_MAX_SIZE), -1;
+	}
+	if (memchr(text, '\0', len)) {
+		const char *nul = memchr(text, '\0', len);
+
+		x->line = 1;
+		for (const char *c = text; c < nul; c++)
+			x->line += *c == '\n';
+		free(text);
+		return perr(x, "a NUL byte in the text"), -1;
+	}
+	if (!len) {
+		free(text);
+		return 0;
+	}
+	if (!(x->f = fmemopen(text, len, "r"))) {
+		free(text);
+		x->f = whole;
+		return perr(x, "fmemopen: %s", strerror(errno)), -1;
+	}
 	rc = ini_parse_stream(ab_ini_reader, x, handler, x);
+	fclose(x->f);
+	free(text);
+	x->f = whole;
 	if (rc > 0 && x->errors == errors_before) {
 		/* a line libinih could not parse: no '=' or a bad [ */
 		x->line = rc;
