@@ -57,6 +57,8 @@ void ab_audit_session(struct ab_audit *a, bool start, char *const argv[],
 void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r);
 void ab_audit_socket(struct ab_audit *a, const struct ab_actor *who,
 		     int family, int type, int protocol, int nr);
+void ab_audit_unix(struct ab_audit *a, const struct ab_actor *who,
+		   const char *path);
 void ab_audit_close(struct ab_audit *a);
 int ab_audit_default_path(char *buf, size_t size);
 void ab_actor_fill(struct ab_actor *w, pid_t pid);

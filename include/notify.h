@@ -6,7 +6,9 @@
 #include <stdint.h>
 
 struct ab_audit;
+struct ab_onbehalf;
 
-void ab_notify_handle(int fd, struct ab_audit *audit, uint32_t events);
+void ab_notify_handle(int fd, struct ab_audit *audit, struct ab_onbehalf *ob,
+		      uint32_t events);
 
 #endif /* AB_NOTIFY_H */

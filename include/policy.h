@@ -40,6 +40,7 @@ struct ab_policy {
 	char project[4096];		/* $AGENTBOX_PROJECT, "" if none */
 	struct ab_strv pins;		/* directories above the rules */
 	struct ab_strv sockets;		/* host sockets to cover */
+	struct ab_strv unix_allow;	/* [unix] allow patterns, expanded */
 	struct ab_strv unset, set, pass;
 	char cwd[4096];			/* to re-enter after the mounts */
 	struct ab_ca ca;		/* [network] ca_bundle, pem NULL if none */

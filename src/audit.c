@@ -415,6 +415,35 @@ void ab_actor_fill(struct ab_actor *w, pid_t pid)
 }
 
 /**
+ * ab_audit_unix() - Log a connect() to a host unix socket that was refused
+ * @a:		Log, may be NULL
+ * @who:	The caller
+ * @path:	The path it connected to
+ */
+void ab_audit_unix(struct ab_audit *a, const struct ab_actor *who,
+		   const char *path)
+{
+	char reason[PATH_MAX / 4 + 160];
+	json_t *o;
+
+	if (!a)
+		return;
+	snprintf(reason, sizeof(reason), "connect to unix socket %.900s is "
+		 "refused: bound outside the sandbox, and [unix] allow does "
+		 "not name it", path);
+	o = event_base(a, "unix-denied", "network", "denied", "failure");
+	if (!o)
+		return;
+	json_object_set_new(json_object_get(o, "event"), "reason",
+			    json_string(reason));
+	json_object_set_new(o, "file", json_pack("{s:s}", "path", path));
+	json_object_set_new(o, "network", json_pack("{s:s}", "transport",
+						    "unix"));
+	add_actor(o, who);
+	emit(a, o);
+}
+
+/**
  * ab_audit_close() - Close the sinks and free
  * @a:		Log, may be NULL
  */

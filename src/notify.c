@@ -12,6 +12,9 @@
  *
  * A notification whose caller died meanwhile is answered anyway (the kernel
  * says ENOENT); the log line is written with what was read.
+ *
+ * connect() comes here too, every call: the supervisor makes it on the
+ * caller's behalf (onbehalf.c), after checking a unix address.
  */
 
 #include <errno.h>
@@ -26,6 +29,7 @@
 
 #include "audit.h"
 #include "notify.h"
+#include "onbehalf.h"
 
 /* What the filter decided, as the errno the caller gets */
 static int refusal_errno(const struct seccomp_data *d)
@@ -52,9 +56,11 @@ static int refusal_errno(const struct seccomp_data *d)
  * ab_notify_handle() - Take one notification, log it, refuse the call
  * @fd:		The filter's listener
  * @audit:	Audit log, may be NULL
+ * @ob:		Connects made on the caller's behalf
  * @events:	epoll events on @fd
  */
-void ab_notify_handle(int fd, struct ab_audit *audit, uint32_t events)
+void ab_notify_handle(int fd, struct ab_audit *audit, struct ab_onbehalf *ob,
+		      uint32_t events)
 {
 	static struct seccomp_notif_sizes sz;
 	static struct seccomp_notif *req;
@@ -82,6 +88,10 @@ void ab_notify_handle(int fd, struct ab_audit *audit, uint32_t events)
 	memset(req, 0, sz.seccomp_notif);
 	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, req))
 		return;	/* ENOENT: the caller is gone already */
+	if (req->data.nr == SYS_connect) {
+		ab_onbehalf_connect(ob, req);
+		return;
+	}
 
 	ab_actor_fill(&who, (pid_t)req->pid);
 	/* the pid may have been reused while we read /proc: check */

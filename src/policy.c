@@ -660,8 +660,11 @@ static int scan_sockets(struct ab_policy *pol, const struct ab_list *allow,
 
 	for (unsigned i = 0; i < allow->n && np < ARRAY_SIZE(pats); i++)
 		if (!expand_path(x, allow->v[i].value, pats[np],
-				 sizeof(pats[0])))
+				 sizeof(pats[0]))) {
+			if (ab_strv_add(&pol->unix_allow, pats[np]))
+				return ab_fail(e, ENOMEM, "unix allow");
 			np++;
+		}
 
 	f = fopen("/proc/net/unix", "re");
 	if (!f)
@@ -812,6 +815,7 @@ void ab_policy_free(struct ab_policy *pol)
 	free(pol->roots.v);
 	strv_free(&pol->pins);
 	strv_free(&pol->sockets);
+	strv_free(&pol->unix_allow);
 	strv_free(&pol->unset);
 	strv_free(&pol->set);
 	strv_free(&pol->pass);

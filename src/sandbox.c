@@ -41,6 +41,7 @@
 #include "audit.h"
 #include "init.h"
 #include "notify.h"
+#include "onbehalf.h"
 #include "policy.h"
 #include "relay.h"
 #include "sandbox.h"
@@ -66,6 +67,7 @@ struct supervisor {
 	int listener;
 	int notify_fd;			/* seccomp user notifications */
 	int diag_fd;			/* sock_diag in the sandbox netns */
+	struct ab_onbehalf *ob;		/* connects made for the sandbox */
 	pid_t init;
 	int exit_code;
 };
@@ -321,12 +323,22 @@ static int on_notify(void *arg, uint32_t events)
 
 	if (s->notify_fd < 0)
 		return 0;
-	ab_notify_handle(s->notify_fd, s->c->audit, events);
+	ab_notify_handle(s->notify_fd, s->c->audit, s->ob, events);
 	if ((events & (EPOLLHUP | EPOLLIN)) == EPOLLHUP) {
 		/* no task uses the filter any more: stop watching */
 		close(s->notify_fd);
 		s->notify_fd = -1;
 	}
+	return 0;
+}
+
+/* the connects made for the sandbox that completed */
+static int on_pending(void *arg, uint32_t events)
+{
+	struct supervisor *s = arg;
+
+	(void)events;
+	ab_onbehalf_pending(s->ob);
 	return 0;
 }
 
@@ -353,6 +365,11 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 		memcpy(&rc.up, s->ai_cur->ai_addr, s->ai_cur->ai_addrlen);
 		rc.up_len = s->ai_cur->ai_addrlen;
 	}
+	s->ob = ab_onbehalf_new(s->notify_fd, fcntl(s->diag_fd,
+						    F_DUPFD_CLOEXEC, 3),
+				&s->c->policy->unix_allow, s->c->audit, e);
+	if (!s->ob)
+		return -1;
 	r = ab_relay_new(&rc, e);
 	if (!r)
 		return -1;
@@ -360,6 +377,9 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 	ret = ab_relay_watch(r, s->sigfd, on_signal, s, e);
 	if (!ret)
 		ret = ab_relay_watch(r, s->notify_fd, on_notify, s, e);
+	if (!ret)
+		ret = ab_relay_watch(r, ab_onbehalf_fd(s->ob), on_pending, s,
+				     e);
 	if (!ret)
 		ret = ab_relay_run(r, e);
 	if (!ret)
@@ -442,6 +462,7 @@ out:
 		close(s.listener);
 	if (s.sync_fd >= 0)
 		close(s.sync_fd);
+	ab_onbehalf_free(s.ob);
 	if (s.notify_fd >= 0)
 		close(s.notify_fd);
 	if (s.diag_fd >= 0)

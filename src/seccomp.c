@@ -8,14 +8,18 @@
  *
  * Theory of operation: the default action is to allow; what is refused is
  * listed.  socket() may create only
- *   AF_UNIX (any type),
+ *   AF_UNIX streams and seqpackets (not datagrams, whose sendmsg(2)
+ *     address the filter cannot see),
  *   AF_NETLINK with protocol NETLINK_ROUTE (glibc and Chromium read
  *     addresses with it; changing anything needs CAP_NET_ADMIN, which is
  *     gone),
  *   AF_INET and AF_INET6 with type SOCK_STREAM (SOCK_NONBLOCK and
  *     SOCK_CLOEXEC ignored) and protocol 0 or IPPROTO_TCP (not SCTP, not
  *     MPTCP);
- * socketpair() only AF_UNIX.  Everything else fails: an unknown family with
+ * socketpair() only AF_UNIX, not datagrams.  Every connect() goes to the
+ * supervisor, which makes the call itself (onbehalf.c): a unix socket a
+ * host daemon binds after the start is refused there.  Everything else
+ * fails: an unknown family with
  * EAFNOSUPPORT (what programs expect of a family the kernel lacks), a
  * refused type or protocol of an allowed family with EPERM.  The refusals
  * are user notifications (SCMP_ACT_NOTIFY): the supervisor logs who tried
@@ -218,6 +222,7 @@ static int build_rules(scmp_filter_ctx ctx, const char **what)
 					     AF_NETLINK };
 	static const int pair_families[] = { AF_UNIX };
 	const struct scmp_arg_cmp nl = SCMP_A0(SCMP_CMP_EQ, AF_NETLINK);
+	const struct scmp_arg_cmp unix_family = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
 	static const char *const io_uring[] = {
 		"io_uring_setup", "io_uring_enter", "io_uring_register",
 	};
@@ -243,6 +248,25 @@ static int build_rules(scmp_filter_ctx ctx, const char **what)
 	*what = "AF_NETLINK protocols";
 	rc = deny_from(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socket), 2,
 		       NETLINK_ROUTE + 1, &nl);
+	if (rc)
+		return rc;
+
+	/* Unix datagrams: sendmsg(2) names its address in memory that this
+	 * filter cannot read, so a datagram could reach a host socket bound
+	 * after the start; streams and seqpackets go through connect() */
+	*what = "AF_UNIX datagrams";
+	rc = deny_range(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socket), 1, SOCK_DGRAM,
+			SOCK_DGRAM, 0xf, &unix_family);
+	if (!rc)
+		rc = deny_range(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socketpair), 1,
+				SOCK_DGRAM, SOCK_DGRAM, 0xf, &unix_family);
+	if (rc)
+		return rc;
+
+	/* Every connect() is made by the supervisor (onbehalf.c), which
+	 * checks a unix address against the sockets bound in the sandbox */
+	*what = "connect";
+	rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0);
 	if (rc)
 		return rc;
 

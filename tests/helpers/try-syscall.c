@@ -99,6 +99,11 @@ int main(int argc, char **argv)
 		return report(p, socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP));
 	if (!strcmp(p, "unix-dgram"))
 		return report(p, socket(AF_UNIX, SOCK_DGRAM, 0));
+	if (!strcmp(p, "unix-stream"))
+		return report(p, socket(AF_UNIX, SOCK_STREAM, 0));
+	if (!strcmp(p, "unix-seqpacket"))
+		return report(p, socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
+					0));
 	if (!strcmp(p, "socketpair-inet")) {
 		int sv[2];
 

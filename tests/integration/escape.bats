@@ -96,10 +96,12 @@ except PermissionError as e:
 	[ "$output" = "udp-highbits: EAFNOSUPPORT" ]
 }
 
-@test "netlink other than NETLINK_ROUTE: EPERM; NETLINK_ROUTE, TCP, unix: allowed" {
+@test "netlink other than NETLINK_ROUTE, unix datagrams: EPERM; NETLINK_ROUTE, TCP, unix streams: allowed" {
 	run ab -- "$TRY" netlink-audit
 	[ "$output" = "netlink-audit: EPERM" ]
-	for p in netlink-route tcp tcp6 unix-dgram; do
+	run ab -- "$TRY" unix-dgram
+	[ "$output" = "unix-dgram: EPERM" ]
+	for p in netlink-route tcp tcp6 unix-stream unix-seqpacket; do
 		run ab -- "$TRY" $p
 		[ "$output" = "$p: ok" ]
 	done

@@ -194,6 +194,72 @@ while time.time() - t < 30:
 	[ "$output" = "daemon reached" ]
 }
 
+# A daemon outside that binds SOCK 2 s from now and answers every
+# connection with "daemon reached"; the sandbox connects at 3 s
+late_daemon() {	# SOCK
+	/usr/bin/python3 -c '
+import socket, sys, time
+time.sleep(2)
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4); s.settimeout(20)
+t = time.time()
+while time.time() - t < 20:
+    try: c, _ = s.accept()
+    except OSError: break
+    c.sendall(b"daemon reached\n"); c.close()
+' "$1" &
+	DAEMON_PID=$!
+}
+
+LATE_CLIENT='import socket, sys, time
+time.sleep(3)
+for p in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(p); print(p, s.recv(64).decode().strip())
+    except OSError as e:
+        print(p, "refused", e.errno)'
+
+@test "host daemon's unix socket bound 2 s after the start (an ssh-agent started mid-session): refused, also through a symlink, and audited" {
+	sock="$BATS_TEST_TMPDIR/late.sock"
+	late_daemon "$sock"
+	run ab -- sh -c 'ln -s "$1" "$2"; exec /usr/bin/python3 -c "$3" "$1" "$2"' sh \
+		"$sock" "$BATS_TEST_TMPDIR/link.sock" "$LATE_CLIENT"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"daemon reached"* ]]
+	[[ "$output" == *"$sock refused 111"* ]]
+	[[ "$output" == *"link.sock refused 111"* ]]
+	# the daemon was there: reachable outside
+	run /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(64).decode().strip())' "$sock"
+	[ "$output" = "daemon reached" ]
+	grep '"unix-denied"' "$AUDIT_LOG" | grep -q "\"path\":\"$sock\""
+	grep '"unix-denied"' "$AUDIT_LOG" | grep -q '"name":"python3"'
+}
+
+@test "a host socket that [unix] allow names is reachable when bound after the start (a display started later)" {
+	sock="$BATS_TEST_TMPDIR/late-allowed.sock"
+	late_daemon "$sock"
+	printf '[unix]\nallow = %s/late-*.sock\n' "$BATS_TEST_TMPDIR" >"$P/late.conf"
+	run ab --profile "$P/late.conf" -- /usr/bin/python3 -c "$LATE_CLIENT" "$sock"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$sock daemon reached" ]
+}
+
+@test "unix datagram sockets are refused and audited (sendmsg could name a host socket bound later)" {
+	run ab -- /usr/bin/python3 -c '
+import socket
+for f in (lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM),
+          lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)):
+    try: f(); print("made")
+    except OSError as e: print("refused", e.errno)
+socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET); print("seqpacket ok")'
+	[ "$status" -eq 0 ]
+	[ "$output" = "refused 1
+refused 1
+seqpacket ok" ]
+	grep '"socket-denied"' "$AUDIT_LOG" | grep -q '"family":"AF_UNIX","type":"SOCK_DGRAM"'
+}
+
 @test "unix sockets the sandbox creates itself keep working" {
 	run ab -- /usr/bin/python3 -c '
 import socket, sys
