@@ -120,7 +120,7 @@ DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
              libseccomp-dev libcap-ng-dev libinih-dev libjansson-dev \
              libc-ares-dev clang
 DEB_TEST  := libcmocka-dev bats squid-openssl curl wget openssl python3 python3-pip git iproute2 chromium libnss3-tools xvfb xauth x11-utils default-jdk-headless \
-             procps util-linux passwd strace python3-venv nodejs make
+             procps util-linux passwd strace python3-venv nodejs make python3-xlib xdotool x11-xserver-utils
 DEB_BENCH := hyperfine bubblewrap
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root"; exit 1; fi

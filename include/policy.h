@@ -27,6 +27,13 @@ struct ab_strv {
 	unsigned n, cap;
 };
 
+/* A file of ours mounted read-only over another inside */
+struct ab_file_over {
+	char *data;			/* NULL: none */
+	size_t len;
+	char target[4096];
+};
+
 struct ab_rules {
 	struct ab_fs_rule *v;
 	unsigned n, cap;
@@ -44,6 +51,7 @@ struct ab_policy {
 	struct ab_strv unset, set, pass;
 	char cwd[4096];			/* to re-enter after the mounts */
 	struct ab_ca ca;		/* [network] ca_bundle, pem NULL if none */
+	struct ab_file_over xauth;	/* untrusted X cookie (x11.c) */
 };
 
 struct ab_policy *ab_policy_build(const struct ab_config *c,

@@ -40,6 +40,7 @@
 #include "policy.h"
 #include "profile.h"
 #include "util.h"
+#include "x11.h"
 
 #define MAX_SOCKETS	4096
 
@@ -732,7 +733,7 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 	const struct ab_profile *p = c->profile;
 	struct ab_policy *pol = calloc(1, sizeof(*pol));
 	struct expand x = { 0 };
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], exp[PATH_MAX];
 	const char *home = home_dir();
 
 	if (!pol) {
@@ -764,6 +765,23 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 		goto oom;
 	if (c->ca_bundle[0] && ab_ca_build(c->ca_bundle, &pol->ca, e))
 		goto fail;
+	/* sockets and the display first: the display may hide a file */
+	if (scan_sockets(pol, p ? &p->l[AB_P_ALLOW_UNIX] : &none, &x, e))
+		goto fail;
+	if (p && (copy_list(&pol->unset, &p->l[AB_P_UNSET]) ||
+		  copy_list(&pol->set, &p->l[AB_P_SET]) ||
+		  copy_list(&pol->pass, &p->l[AB_P_PASS])))
+		goto oom;
+	if (ab_x11_settle(p ? p->s[AB_P_X11].value : NULL, &pol->unix_allow,
+			  &pol->sockets, &pol->unset, &pol->xauth, e))
+		goto fail;
+	/* the trusted cookie is not to be found at the default place either */
+	if (pol->xauth.data && home) {
+		snprintf(buf, sizeof(buf), "%s/.Xauthority", home);
+		if (!realpath(buf, exp) || strcmp(exp, pol->xauth.target))
+			if (add_builtin_hide(pol, buf, false))
+				goto oom;
+	}
 	for (unsigned i = 0; p && i < p->l[AB_P_WRITABLE].n; i++)
 		if (add_pattern(pol, &p->l[AB_P_WRITABLE].v[i], RULE_WRITABLE,
 				&x, e))
@@ -783,12 +801,6 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 	settle_rules(pol);
 	if (add_pins(pol))
 		goto oom;
-	if (scan_sockets(pol, p ? &p->l[AB_P_ALLOW_UNIX] : &none, &x, e))
-		goto fail;
-	if (p && (copy_list(&pol->unset, &p->l[AB_P_UNSET]) ||
-		  copy_list(&pol->set, &p->l[AB_P_SET]) ||
-		  copy_list(&pol->pass, &p->l[AB_P_PASS])))
-		goto oom;
 	return pol;
 
 oom:
@@ -807,6 +819,9 @@ void ab_policy_free(struct ab_policy *pol)
 	if (!pol)
 		return;
 	ab_ca_free(&pol->ca);
+	if (pol->xauth.data)
+		explicit_bzero(pol->xauth.data, pol->xauth.len);
+	free(pol->xauth.data);
 	for (unsigned i = 0; i < pol->rules.n; i++)
 		free(pol->rules.v[i].path);
 	free(pol->rules.v);

@@ -42,6 +42,7 @@ static key_check_fn check_upstream, check_subnet, check_number, check_choice,
 
 static const char *const yes_no[] = { "no", "yes", NULL };
 static const char *const skip_stub[] = { "skip", "stub", NULL };
+static const char *const x11_modes[] = { "untrusted", "trusted", NULL };
 static const char *const log_sinks[] = { "file", "syslog", "both", "none",
 					 NULL };
 
@@ -92,6 +93,8 @@ const struct key ab_keys[] = {
 	{ "filesystem", "missing", K_SCALAR, AB_P_MISSING, check_choice,
 	  T_FREE, .choices = skip_stub },
 	{ "unix", "allow", K_LIST, AB_P_ALLOW_UNIX, check_socket, T_SUBSET },
+	{ "unix", "x11", K_SCALAR, AB_P_X11, check_choice, T_AT_MOST,
+	  .choices = x11_modes },
 	{ "env", "unset", K_LIST, AB_P_UNSET, check_env_name, T_FREE },
 	{ "env", "set", K_LIST, AB_P_SET, check_env_set, T_NOT_UNSET },
 	{ "env", "pass", K_LIST, AB_P_PASS, check_env_name, T_SUBSET_IF_SET },

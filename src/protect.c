@@ -29,7 +29,8 @@
  *      or an empty read-only file over anything else.
  *   6. the bundle of trusted roots with the proxy's CA ([network]
  *      ca_bundle, cabundle.c), from a read-only tmpfs of its own over the
- *      system bundle.
+ *      system bundle; the same way, the untrusted X cookie (x11.c) over the
+ *      Xauthority file.
  *   7. host sockets: each is covered by an empty read-only file; connect()
  *      then fails with ECONNREFUSED.
  *   8. the working directory is entered again, through the new mounts
@@ -156,41 +157,47 @@ static int attach(int dfd, const char *what, const char *target, bool ro,
 }
 
 /**
- * ca_install() - The bundle with the proxy's CA, over the system bundle
- * @ca:		Bundle (cabundle.c)
+ * file_install() - A file of ours, read-only, over @target
+ * @data:	Its content
+ * @len:	Its length
+ * @target:	The path it is mounted over (must exist)
+ * @why:	For messages ("ca_bundle", "X authority")
  * @e:		Error
  *
- * Written into a tmpfs of its own, made read-only, then mounted over the
- * system bundle's path: only this mount namespace sees it.
+ * Written into a tmpfs of its own, made read-only, then mounted over
+ * @target: only this mount namespace sees it.  Used for the bundle with
+ * the proxy's CA (over the system bundle) and the untrusted X cookie (over
+ * the Xauthority file).
  *
  * Return: 0, or -1 with @e filled
  */
-static int ca_install(const struct ab_ca *ca, struct ab_err *e)
+static int file_install(const char *data, size_t len, const char *target,
+			const char *why, struct ab_err *e)
 {
-	cleanup_fd int mnt = tmpfs_make(ca->len + 65536, e);
+	cleanup_fd int mnt = tmpfs_make(len + 65536, e);
 	cleanup_fd int fd = -1;
 	size_t off = 0;
 
 	if (mnt < 0)
 		return -1;
-	fd = openat(mnt, "ca.pem", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+	fd = openat(mnt, "file", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
 	if (fd < 0)
-		return ab_fail(e, errno, "ca_bundle: create in tmpfs");
-	while (off < ca->len) {
-		ssize_t n = write(fd, ca->pem + off, ca->len - off);
+		return ab_fail(e, errno, "%s: create in tmpfs", why);
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return ab_fail(e, n ? errno : EIO, "ca_bundle: write "
-				       "into tmpfs");
+			return ab_fail(e, n ? errno : EIO, "%s: write into "
+				       "tmpfs", why);
 		off += (size_t)n;
 	}
 	close(fd);	/* a file open for writing keeps it from sealing */
 	fd = -1;
 	if (tmpfs_seal(mnt, e))
 		return -1;
-	return attach(mnt, "ca.pem", ca->target, true, "ca_bundle over", e);
+	return attach(mnt, "file", target, true, why, e);
 }
 
 static int mkdirs(char *path, mode_t mode)
@@ -377,7 +384,12 @@ int ab_protect_apply(const struct ab_policy *pol, struct ab_err *e)
 			goto out;
 	}
 
-	if (pol->ca.pem && ca_install(&pol->ca, e))
+	if (pol->ca.pem && file_install(pol->ca.pem, pol->ca.len, pol->ca.target,
+					"ca_bundle over", e))
+		goto out;
+	if (pol->xauth.data && file_install(pol->xauth.data, pol->xauth.len,
+					    pol->xauth.target, "X authority",
+					    e))
 		goto out;
 	for (unsigned i = 0; i < pol->sockets.n; i++) {
 		if (em.mnt < 0 && empty_make(&em, e))

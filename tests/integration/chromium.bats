@@ -134,7 +134,9 @@ start_xvfb() {
 	DISPLAY=":$n"
 	export XAUTHORITY="$HOME/.Xauthority" DISPLAY
 	xauth add "$DISPLAY" . "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-	Xvfb "$DISPLAY" -auth "$XAUTHORITY" -nolisten tcp -screen 0 800x600x24 >"$BATS_TEST_TMPDIR/xvfb.log" 2>&1 &
+	# -noreset: a desktop's X server keeps its clients; Xvfb would reset
+	# (and revoke every generated cookie) when its last client leaves
+	Xvfb "$DISPLAY" -auth "$XAUTHORITY" -noreset -nolisten tcp -screen 0 800x600x24 >"$BATS_TEST_TMPDIR/xvfb.log" 2>&1 &
 	XVFB=$!
 	for i in $(seq 100); do xdpyinfo >/dev/null 2>&1 && return 0; sleep 0.05; done
 	cat "$BATS_TEST_TMPDIR/xvfb.log" >&2
@@ -161,4 +163,82 @@ start_xvfb() {
 	[ "$no_profile" -ne 0 ]
 	[[ "${lines[0]}" == "name of display:    $DISPLAY"* ]]
 	[[ "$output" == *'"origin.test'*'hello'* ]]
+}
+
+# A window of a program outside on the X display: its id in $win; its
+# output file gets the id, then the number of key presses it got in 8 s
+host_window() {
+	/usr/bin/python3 -c '
+import sys, time
+from Xlib import X, display
+d = display.Display()
+w = d.screen().root.create_window(10, 10, 200, 100, 0, d.screen().root_depth,
+    event_mask=X.KeyPressMask | X.ExposureMask)
+w.set_wm_name("host-window")
+w.map(); d.sync()
+w.set_input_focus(X.RevertToParent, X.CurrentTime); d.sync()
+print(hex(w.id), flush=True)
+keys, t = 0, time.time()
+while time.time() - t < 8:
+    while d.pending_events():
+        if d.next_event().type == X.KeyPress:
+            keys += 1
+    time.sleep(0.05)
+print(keys, flush=True)
+' >"$BATS_TEST_TMPDIR/host-window.out" &
+	HOSTWIN=$!
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/host-window.out" ] && break; sleep 0.05; done
+	win=$(head -1 "$BATS_TEST_TMPDIR/host-window.out")
+}
+
+@test "X11 under the cursor profile: XTEST from inside types nothing into a window outside, which it cannot read either; Chromium still draws its window" {
+	export AGENTBOX_TEST_SYSCONF="$SYSCONF_DIR/open" AGENTBOX_TEST_VENDOR="$VENDOR_DIR"
+	start_xvfb
+	host_window
+	[ -n "$win" ]
+	# the attack works outside: the test can tell
+	xdotool key --window "$win" a b c
+	run timeout 60 "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" --profile cursor -- sh -c '
+		xdotool key a b c d e f g h i j 2>/dev/null && echo TYPED
+		/usr/bin/python3 -c "
+import sys
+from Xlib import display, error
+d = display.Display()
+print(\"extensions:\", \" \".join(sorted(d.list_extensions())))
+w = d.create_resource_object(\"window\", int(sys.argv[1], 16))
+try:
+    w.get_image(0, 0, 10, 10, 2, 0xffffffff); print(\"READ the window\")
+except error.XError as e:
+    print(\"read refused:\", type(e).__name__)
+" "$1"
+		grep -c . "${XAUTHORITY:-$HOME/.Xauthority}" >/dev/null && echo cookie file there
+		"$2" --ozone-platform=x11 --disable-gpu --no-first-run --user-data-dir="$HOME/gui2" $3 \
+			"data:text/html,<title>drawn-inside</title><h1>x</h1>" 2>/dev/null &
+		for i in $(seq 100); do
+			xwininfo -root -tree 2>/dev/null | grep -q drawn-inside && break
+			sleep 0.1
+		done
+		xwininfo -root -tree | grep -o "\"drawn-inside[^\"]*\"" | head -1
+		kill %1 2>/dev/null; true' sh "$win" chromium "$([ "$(id -u)" = 0 ] && echo --no-sandbox)"
+	wait "$HOSTWIN"
+	kill "$XVFB"
+	echo "$output" >&2
+	cat "$BATS_TEST_TMPDIR/host-window.out" >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" != *TYPED* && "$output" != *"READ the window"* ]]
+	[[ "$output" == *"extensions: BIG-REQUESTS XC-MISC"* ]]
+	[[ "$output" == *"read refused"* ]]
+	[[ "$output" == *'"drawn-inside - Chromium"'* ]]
+	# the host window got the 3 keys sent outside, none from inside
+	[ "$(sed -n 2p "$BATS_TEST_TMPDIR/host-window.out")" = 3 ]
+}
+
+@test "X11: an X server that admits every process of the user (xhost +SI:localuser) is refused under the cursor profile, not used as trusted" {
+	export AGENTBOX_TEST_SYSCONF="$SYSCONF_DIR/open" AGENTBOX_TEST_VENDOR="$VENDOR_DIR"
+	start_xvfb
+	xhost "+SI:localuser:$(id -un)" >/dev/null
+	run timeout 60 "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" --profile cursor -- xdpyinfo
+	kill "$XVFB"
+	[ "$status" -eq 125 ]
+	[[ "$output" == "agentbox: X11: the X server of $DISPLAY admits every process of yours without a cookie (xhost: SI:localuser:$(id -un)), so the sandbox would be a trusted client; hint: remove that entry (xhost -SI:localuser:$(id -un)), or set [unix] x11 = trusted in the profile" ]]
 }
