@@ -9,6 +9,10 @@
 
 #include "err.h"
 
+__attribute__((format(printf, 4, 0)))
+static void fill(struct ab_err *e, int code, enum ab_err_kind kind,
+		 const char *fmt, va_list ap);
+
 /**
  * ab_fail() - Record an error: its cause and the operation it happened in
  * @e:		Error to fill
@@ -17,15 +21,21 @@
  *
  * Return: -1, so that callers can write "return ab_fail(...)"
  */
+static void fill(struct ab_err *e, int code, enum ab_err_kind kind,
+		 const char *fmt, va_list ap)
+{
+	e->code = code;
+	e->kind = kind;
+	e->hint[0] = '\0';
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+}
+
 int ab_fail(struct ab_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	e->code = code;
-	e->kind = AB_ERR_PLAIN;
-	e->hint[0] = '\0';
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	fill(e, code, AB_ERR_PLAIN, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -45,11 +55,8 @@ int ab_fail_ns(struct ab_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	e->code = code;
-	e->kind = AB_ERR_NAMESPACE;
-	e->hint[0] = '\0';
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	fill(e, code, AB_ERR_NAMESPACE, fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -55,19 +55,19 @@
 static int load_file(struct ctx *x, const char *path, enum trust trust);
 
 /* profiles/default.conf, carried in the binary for a run that finds no
- * "default" in the system or vendor directory (an uninstalled binary) */
-extern const char ab_default_profile[], ab_default_profile_end[];
+ * "default" in the system or vendor directory (an uninstalled binary);
+ * NUL-terminated (a profile has no NUL byte) */
+extern const char ab_default_profile[];
 __asm__(".pushsection .rodata\n"
 	".global ab_default_profile\n"
-	".global ab_default_profile_end\n"
 	"ab_default_profile:\n"
 	".incbin \"profiles/default.conf\"\n"
-	"ab_default_profile_end:\n"
+	".byte 0\n"
 	".popsection\n");
 
 static size_t ab_default_profile_len(void)
 {
-	return (size_t)(ab_default_profile_end - ab_default_profile);
+	return strlen(ab_default_profile);
 }
 
 /**

@@ -167,18 +167,25 @@ CONF
 	[[ "$output" == *"ports = 443 # $SYSCONF_DIR/enforce/profiles/corp.conf:"*"(enforced)"* ]]
 }
 
-@test "host daemon's unix socket: unreachable inside unless the profile allows it" {
-	sock="$BATS_TEST_TMPDIR/daemon.sock"
+# A daemon outside that binds SOCK after DELAY seconds and answers every
+# connection with "daemon reached", for 20 s
+unix_daemon() {	# SOCK DELAY
 	/usr/bin/python3 -c '
 import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4); s.settimeout(30)
+time.sleep(float(sys.argv[2]))
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4); s.settimeout(20)
 t = time.time()
-while time.time() - t < 30:
+while time.time() - t < 20:
     try: c, _ = s.accept()
     except OSError: break
     c.sendall(b"daemon reached\n"); c.close()
-' "$sock" &
+' "$1" "$2" &
 	DAEMON_PID=$!
+}
+
+@test "host daemon's unix socket: unreachable inside unless the profile allows it" {
+	sock="$BATS_TEST_TMPDIR/daemon.sock"
+	unix_daemon "$sock" 0
 	for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 	client="import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(64).decode().strip())"
 	# reachable outside: the test daemon works
@@ -194,22 +201,7 @@ while time.time() - t < 30:
 	[ "$output" = "daemon reached" ]
 }
 
-# A daemon outside that binds SOCK 2 s from now and answers every
-# connection with "daemon reached"; the sandbox connects at 3 s
-late_daemon() {	# SOCK
-	/usr/bin/python3 -c '
-import socket, sys, time
-time.sleep(2)
-s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4); s.settimeout(20)
-t = time.time()
-while time.time() - t < 20:
-    try: c, _ = s.accept()
-    except OSError: break
-    c.sendall(b"daemon reached\n"); c.close()
-' "$1" &
-	DAEMON_PID=$!
-}
-
+# the sandbox connects at 3 s, to each path given
 LATE_CLIENT='import socket, sys, time
 time.sleep(3)
 for p in sys.argv[1:]:
@@ -221,7 +213,7 @@ for p in sys.argv[1:]:
 
 @test "host daemon's unix socket bound 2 s after the start (an ssh-agent started mid-session): refused, also through a symlink, and audited" {
 	sock="$BATS_TEST_TMPDIR/late.sock"
-	late_daemon "$sock"
+	unix_daemon "$sock" 2
 	run ab -- sh -c 'ln -s "$1" "$2"; exec /usr/bin/python3 -c "$3" "$1" "$2"' sh \
 		"$sock" "$BATS_TEST_TMPDIR/link.sock" "$LATE_CLIENT"
 	echo "$output" >&2
@@ -238,7 +230,7 @@ for p in sys.argv[1:]:
 
 @test "a host socket that [unix] allow names is reachable when bound after the start (a display started later)" {
 	sock="$BATS_TEST_TMPDIR/late-allowed.sock"
-	late_daemon "$sock"
+	unix_daemon "$sock" 2
 	printf '[unix]\nallow = %s/late-*.sock\n' "$BATS_TEST_TMPDIR" >"$P/late.conf"
 	run ab --profile "$P/late.conf" -- /usr/bin/python3 -c "$LATE_CLIENT" "$sock"
 	[ "$status" -eq 0 ]
