@@ -24,6 +24,7 @@ struct ab_audit_cfg {
 	const char *user;		/* the caller's name */
 	const char *profile;		/* "" if none */
 	const char *upstream;		/* "builtin" or "HOST:PORT" */
+	unsigned long long min_free;	/* [audit] min_free, bytes */
 };
 
 /* Who did something inside the sandbox (pid 0: not known) */
@@ -60,6 +61,8 @@ void ab_audit_socket(struct ab_audit *a, const struct ab_actor *who,
 void ab_audit_unix(struct ab_audit *a, const struct ab_actor *who,
 		   const char *path);
 void ab_audit_close(struct ab_audit *a);
+int ab_audit_failed(const struct ab_audit *a);
+int ab_audit_check(const struct ab_audit *a, struct ab_err *e);
 int ab_audit_default_path(char *buf, size_t size);
 void ab_actor_fill(struct ab_actor *w, pid_t pid);
 

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#define AB_EXIT_AUDIT	122	/* the audit log failed: session ended */
 #define AB_EXIT_SETUP	125	/* agentbox itself failed */
 #define AB_EXIT_NOEXEC	126	/* command found but not executable */
 #define AB_EXIT_NOENT	127	/* command not found */

@@ -18,6 +18,7 @@
 #define AB_DEFAULT_SUBNET	"10.38.0.0/30"
 #define AB_DEFAULT_PROXY_PORT	3128
 #define AB_DEFAULT_MAX_CONNS	512
+#define AB_DEFAULT_MIN_FREE	(32ULL << 20)	/* [audit] min_free */
 
 /* An upstream proxy: http://HOST:PORT, resolved at parse time if numeric */
 struct ab_upstream {
@@ -65,6 +66,7 @@ struct ab_config {
 	char user[64];			/* the caller's name, for the logs */
 	unsigned audit_sinks;		/* AB_AUDIT_* */
 	char audit_path[4096];		/* "" for the default */
+	unsigned long long audit_min_free;	/* bytes kept free, else fail */
 	struct ab_audit *audit;		/* opened by main */
 	char credentials[4096];		/* user:password file, "" if none */
 	char proxy_auth[512];		/* Proxy-Authorization value */

@@ -49,7 +49,7 @@ enum ab_scalar_key {
 	AB_P_DESCRIPTION, AB_P_UPSTREAM, AB_P_SUBNET, AB_P_PROXY_PORT,
 	AB_P_MAX_CONNS, AB_P_VERBOSE, AB_P_MISSING, AB_P_CREDENTIALS,
 	AB_P_IDENTITY, AB_P_IP_LITERALS, AB_P_AUDIT_LOG, AB_P_AUDIT_FILE,
-	AB_P_CA_BUNDLE, AB_P_X11, AB_P_NSCALARS,
+	AB_P_CA_BUNDLE, AB_P_X11, AB_P_MIN_FREE, AB_P_NSCALARS,
 };
 
 enum ab_list_key {
@@ -92,6 +92,7 @@ int ab_profile_parse_text(struct ab_profile *p, const char *name,
 			  const char *text, size_t len, bool enforced,
 			  struct ab_err *e);
 void ab_profile_free(struct ab_profile *p);
+int ab_parse_size(const char *v, unsigned long long *out);
 int ab_profile_main(int argc, char *argv[]);
 const char *ab_profile_key_name(int list_or_scalar, int key);
 

@@ -28,6 +28,7 @@ enum tighten {
 	T_FREE,		/* not bound by the enforced profile */
 	T_EQUAL,	/* once enforced: that value only */
 	T_AT_MOST,	/* a number, or a choice, at most the enforced one */
+	T_AT_LEAST,	/* a size at least the enforced one */
 	T_SUBSET,	/* only the enforced list's values (none if empty) */
 	T_SUBSET_IF_SET,/* the same, once the enforced list has any */
 	T_WITHIN,	/* paths: the enforced list's, or below one of them,

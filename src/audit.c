@@ -17,6 +17,16 @@
  *
  * The file is opened O_APPEND before the sandbox exists, and each line is
  * one write(2): lines from concurrent sessions do not interleave.
+ *
+ * Fail closed: an event that cannot be written whole (the disk full, the
+ * file system below the [audit] min_free reserve, an I/O error, the file
+ * size limit) is not half written: a short write's tail is cut off again
+ * (when nothing was appended after it).  The log is then failed: nothing
+ * more is written to it, one line on stderr and one on syslog (authpriv,
+ * LOG_ERR) say which file and why, and ab_audit_failed() tells the relay
+ * and the supervisor, which stop accepting connections, end the session
+ * and exit with AB_EXIT_AUDIT.  A missing session-end line therefore means
+ * that the session ended abnormally.
  */
 
 #include <errno.h>
@@ -27,6 +37,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <syslog.h>
@@ -43,6 +54,10 @@
 struct ab_audit {
 	int fd;
 	bool syslog;
+	char path[PATH_MAX];
+	uint64_t min_free;		/* bytes the file system keeps free */
+	int failed;			/* errno of the first failure, or 0 */
+	bool started;			/* the session-start line is written */
 	char session[72];
 	char run[24];
 	char profile[256];
@@ -116,10 +131,12 @@ struct ab_audit *ab_audit_open(const struct ab_audit_cfg *cfg,
 		return NULL;
 	}
 	a->fd = -1;
+	a->min_free = cfg->min_free;
 	if (cfg->path) {
+		snprintf(a->path, sizeof(a->path), "%s", cfg->path);
 		if (make_parents(cfg->path, e))
 			goto fail;
-		a->fd = open(cfg->path, O_WRONLY | O_APPEND | O_CREAT |
+		a->fd = open(cfg->path, O_RDWR | O_APPEND | O_CREAT |
 			     O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (a->fd < 0) {
 			ab_fail(e, errno, "audit log %s: open", cfg->path);
@@ -186,6 +203,83 @@ static void add_actor(json_t *o, const struct ab_actor *w)
 	json_object_set_new(o, "process", p);
 }
 
+/**
+ * fail_log() - The log cannot be written: say so once, stop writing
+ * @a:		Log
+ * @err:	errno
+ * @why:	What failed
+ */
+static void fail_log(struct ab_audit *a, int err, const char *why)
+{
+	if (a->failed)
+		return;
+	a->failed = err ? err : EIO;
+	/* before the start is logged, the caller reports it (125) */
+	if (a->started)
+		dprintf(STDERR_FILENO, "agentbox: audit log %s: %s: %s; the session is "
+		"ended (exit %d): it could not be audited\n", a->path, why,
+		strerror(a->failed), AB_EXIT_AUDIT);
+	if (!a->syslog)
+		openlog("agentbox", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+	syslog(LOG_ERR, "audit log %s of session %s: %s: %s; session ended",
+	       a->path, a->session, why, strerror(a->failed));
+}
+
+/* A short write's tail, cut off again if nothing came after it */
+static void unwrite(int fd, const char *s, size_t n)
+{
+	char tail[4096];
+	struct stat st;
+
+	if (n > sizeof(tail) || fstat(fd, &st) || (size_t)st.st_size < n)
+		return;
+	if (pread(fd, tail, n, st.st_size - (off_t)n) == (ssize_t)n &&
+	    !memcmp(tail, s, n))
+		(void)!ftruncate(fd, st.st_size - (off_t)n);
+}
+
+/**
+ * write_line() - One event as one whole line, or nothing
+ * @a:		Log with a file
+ * @s:		The line, with its newline
+ * @len:	Its length
+ *
+ * Return: 0, or -1 after failing the log
+ */
+static int write_line(struct ab_audit *a, const char *s, size_t len)
+{
+	struct statvfs vfs;
+	ssize_t n = 0;
+
+	if (a->min_free && !fstatvfs(a->fd, &vfs) &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < a->min_free + len) {
+		fail_log(a, ENOSPC, "below the free space reserve "
+			 "([audit] min_free)");
+		return -1;
+	}
+	size_t done = 0;
+	int err;
+
+	/* a short write is tried on once: it completes the line, or says
+	 * why it cannot (ENOSPC, EFBIG) */
+	for (int tries = 0; done < len && tries < 2; ) {
+		n = write(a->fd, s + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+		tries++;
+	}
+	if (done == len)
+		return 0;
+	err = n < 0 ? errno : ENOSPC;
+	if (done)
+		unwrite(a->fd, s, done);
+	fail_log(a, err, "write");
+	return -1;
+}
+
 static void emit(struct ab_audit *a, json_t *o)
 {
 	char *s;
@@ -202,11 +296,54 @@ static void emit(struct ab_audit *a, json_t *o)
 	len = strlen(s);
 	if (a->syslog)
 		syslog(LOG_INFO, "%s", s);
-	if (a->fd >= 0) {
+	if (a->fd >= 0 && !a->failed) {
 		s[len] = '\n';	/* json_dumps gave us len + 1 bytes */
-		(void)!write(a->fd, s, len + 1);
+		write_line(a, s, len + 1);
 	}
 	free(s);
+}
+
+/**
+ * ab_audit_failed() - Whether the log could not be written
+ * @a:		Log, may be NULL
+ *
+ * Return: the errno of the failure, 0 if none
+ */
+int ab_audit_failed(const struct ab_audit *a)
+{
+	return a ? a->failed : 0;
+}
+
+/**
+ * ab_audit_check() - Whether the log can take a session now
+ * @a:		Log, may be NULL
+ * @e:		Error
+ *
+ * The file system must have more than the reserve free, and the log must
+ * not have failed.
+ *
+ * Return: 0, or -1 with @e filled
+ */
+int ab_audit_check(const struct ab_audit *a, struct ab_err *e)
+{
+	struct statvfs vfs;
+
+	if (!a || a->fd < 0)
+		return 0;
+	if (a->failed)
+		return ab_fail(e, a->failed, "audit log %s", a->path);
+	if (fstatvfs(a->fd, &vfs))
+		return ab_fail(e, errno, "audit log %s: statvfs", a->path);
+	if ((uint64_t)vfs.f_bavail * vfs.f_frsize <= a->min_free) {
+		ab_fail(e, ENOSPC, "audit log %s: %llu bytes free, the reserve "
+			"([audit] min_free) is %llu", a->path,
+			(unsigned long long)vfs.f_bavail * vfs.f_frsize,
+			(unsigned long long)a->min_free);
+		ab_hint(e, "free space there, or put the log elsewhere with "
+			"[audit] file");
+		return -1;
+	}
+	return 0;
 }
 
 /**
@@ -268,6 +405,8 @@ void ab_audit_session(struct ab_audit *a, bool start, char *const argv[],
 						 1000));
 	}
 	emit(a, o);
+	if (start && !a->failed)
+		a->started = true;
 }
 
 /**

@@ -122,6 +122,7 @@ static int open_audit(struct ab_config *c, struct ab_err *e)
 		.user = c->user,
 		.profile = c->profile_name ? c->profile_name : "",
 		.upstream = up,
+		.min_free = c->audit_min_free,
 	};
 
 	ab_upstream_name(&c->upstream, up, sizeof(up));

@@ -21,7 +21,8 @@
 #include "util.h"
 
 key_apply_fn ab_apply_upstream, ab_apply_subnet, ab_apply_number,
-	ab_apply_string, ab_apply_path, ab_apply_audit_log, ab_apply_egress;
+	ab_apply_string, ab_apply_path, ab_apply_audit_log, ab_apply_egress,
+	ab_apply_size;
 
 static void *field(const struct key *k, struct ab_config *c)
 {
@@ -120,6 +121,18 @@ int ab_apply_path(const struct key *k, const struct ab_profile *p,
 		n = snprintf(field(k, c), k->fsize, "%s", v);
 	if (n < 0 || (size_t)n >= k->fsize)
 		return ab_fail(e, ENAMETOOLONG, "profile: path too long");
+	return 0;
+}
+
+/* A size into an unsigned long long field */
+int ab_apply_size(const struct key *k, const struct ab_profile *p,
+		  struct ab_config *c, struct ab_err *e)
+{
+	unsigned long long n;
+
+	if (ab_parse_size(p->s[k->id].value, &n))
+		return ab_fail(e, 0, "profile: %s: not a size", k->name);
+	memcpy(field(k, c), &n, sizeof(n));
 	return 0;
 }
 

@@ -34,9 +34,11 @@
 			.fsize = sizeof(((struct ab_config *)0)->m)
 
 key_apply_fn ab_apply_upstream, ab_apply_subnet, ab_apply_number,
-	ab_apply_string, ab_apply_path, ab_apply_audit_log, ab_apply_egress;
+	ab_apply_string, ab_apply_path, ab_apply_audit_log, ab_apply_egress,
+	ab_apply_size;
 
-static key_check_fn check_upstream, check_subnet, check_number, check_choice,
+static key_check_fn check_upstream, check_subnet, check_number, check_size,
+	check_choice,
 	check_file, check_header, check_fs_path, check_socket, check_egress,
 	check_env_name, check_env_set;
 
@@ -85,6 +87,8 @@ const struct key ab_keys[] = {
 	  ab_apply_audit_log, .choices = log_sinks },
 	{ "audit", "file", K_SCALAR, AB_P_AUDIT_FILE, check_file, T_EQUAL,
 	  ab_apply_path, FIELD(audit_path) },
+	{ "audit", "min_free", K_SCALAR, AB_P_MIN_FREE, check_size, T_AT_LEAST,
+	  ab_apply_size, FIELD(audit_min_free) },
 	{ "filesystem", "readonly", K_LIST, AB_P_READONLY, check_fs_path,
 	  T_FREE },
 	{ "filesystem", "hide", K_LIST, AB_P_HIDE, check_fs_path, T_FREE },
@@ -290,6 +294,49 @@ static int check_number(struct ctx *x, const struct key *k, const char *v)
 	return 1;
 }
 
+/**
+ * ab_parse_size() - "N", "NK", "NM", "NG" or "NT" (powers of 1024)
+ * @v:		Text
+ * @out:	Result, bytes
+ *
+ * Return: 0, or -1 if it is not a size
+ */
+int ab_parse_size(const char *v, unsigned long long *out)
+{
+	unsigned long long n;
+	char *end;
+	int shift = 0;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	case '\0': break;
+	default: return -1;
+	}
+	if (*end || n > (~0ULL >> shift))
+		return -1;
+	*out = n << shift;
+	return 0;
+}
+
+static int check_size(struct ctx *x, const struct key *k, const char *v)
+{
+	unsigned long long n;
+
+	if (ab_parse_size(v, &n))
+		return perr(x, "%s '%s': expected a size (a number, with K, M, "
+			    "G or T for powers of 1024)", k->name, v);
+	return 1;
+}
+
 static int choice_index(const struct key *k, const char *v)
 {
 	for (int i = 0; k->choices[i]; i++)
@@ -463,6 +510,17 @@ static int tighten_scalar(struct ctx *x, const struct key *k, const char *v)
 	case T_EQUAL:
 		return perr(x, "%s: enforced as '%s' by %s:%d", k->name,
 			    s->value, s->at.file, s->at.line);
+	case T_AT_LEAST: {
+		unsigned long long a = 0, b = 0;
+
+		ab_parse_size(v, &a);
+		ab_parse_size(s->value, &b);
+		if (a < b)
+			return perr(x, "%s %s: the enforced profile (%s:%d) "
+				    "asks for at least %s", k->name, v,
+				    s->at.file, s->at.line, s->value);
+		return 1;
+	}
 	case T_AT_MOST:
 		if (k->choices) {
 			if (choice_index(k, v) > choice_index(k, s->value))

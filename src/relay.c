@@ -1709,6 +1709,10 @@ int ab_relay_run(struct ab_relay *r, struct ab_err *e)
 			}
 		}
 		reap_dead(r);
+		/* a log that cannot be written ends the session: nothing
+		 * more is accepted, what is in flight ends in the drain */
+		if (ab_audit_failed(r->cfg.audit))
+			r->stop = 1;
 	}
 	return 0;
 }

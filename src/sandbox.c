@@ -80,6 +80,9 @@ static int sup_prepare(struct supervisor *s, struct ab_err *e)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
 		return ab_fail(e, errno, "supervisor: PR_SET_DUMPABLE");
 	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit makes the audit log's write fail (EFBIG), which
+	 * ends the session; it must not kill the supervisor */
+	signal(SIGXFSZ, SIG_IGN);
 	ab_fill_sigset(&set);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return ab_fail(e, errno, "supervisor: sigprocmask");
@@ -389,6 +392,26 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 }
 
 /**
+ * sup_end_unaudited() - The audit log failed: end the sandbox
+ * @s:		Supervisor, the relay stopped
+ *
+ * The relay accepts nothing more once the log fails; the command and
+ * everything it started are killed, and agentbox exits with AB_EXIT_AUDIT
+ * (the reason was said on stderr and syslog when the log failed).
+ */
+static void sup_end_unaudited(struct supervisor *s)
+{
+	int status;
+
+	if (s->init > 0) {
+		kill(s->init, SIGKILL);
+		waitpid(s->init, &status, 0);
+		s->init = -1;
+	}
+	s->exit_code = AB_EXIT_AUDIT;
+}
+
+/**
  * report_late_error() - Print an error init sent after GO, if any
  * @s:		Supervisor
  */
@@ -427,8 +450,16 @@ int ab_sandbox_run(const struct ab_config *c)
 	if (sup_clone(&s, &e) || sup_map(&s, &e) ||
 	    sup_take_listener(&s, &e) || sup_probe_finish(&s, &e))
 		goto fail;
+	/* a session whose start cannot be logged does not start */
+	if (ab_audit_check(c->audit, &e))
+		goto fail;
 	ab_audit_session(c->audit, true, c->argv, c->policy ?
 			 c->policy->cwd : NULL, 0, 0, NULL);
+	if (ab_audit_failed(c->audit)) {
+		ab_fail(&e, ab_audit_failed(c->audit), "audit log: the session's "
+			"start could not be written");
+		goto fail;
+	}
 	if (sup_go(&s, &e))
 		goto fail;
 	if (c->verbose > 1)
@@ -436,6 +467,8 @@ int ab_sandbox_run(const struct ab_config *c)
 			s.up_name, c->argv[0]);
 	if (sup_relay(&s, &e))
 		goto fail;
+	if (ab_audit_failed(c->audit))
+		sup_end_unaudited(&s);
 	if (s.exit_code == AB_EXIT_SETUP)
 		report_late_error(&s);
 	goto out;

@@ -181,3 +181,50 @@ curl -sS -m 20 -H 'Proxy-Authorization: Basic Zm9yZ2VkOmZvcmdlZA==' 'http://$ORI
 	[[ "$output" == *"DENY"*"x?[2Jy"* ]]
 	[[ "$output" != *$'\e'* ]]
 }
+
+# Every line of the log is whole JSON
+log_lines_whole() {
+	/usr/bin/python3 -c '
+import json, sys
+n = 0
+for line in open(sys.argv[1], "rb"):
+    assert line.endswith(b"\n"), "a line without its end"
+    json.loads(line); n += 1
+print(n)' "$LOG"
+}
+
+@test "audit log on a full disk (file size limit): a socket() flood then curl ends the session with 122, one stderr line, no cut line; the next session does not start" {
+	run bash -c 'ulimit -f 64; "$@"' sh "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- \
+		sh -c '/usr/bin/python3 -c "
+import socket
+for i in range(5000):
+    try: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    except OSError: pass
+"; curl -sS -m 10 -o /dev/null "http://$1/hello"; echo after' sh "$ORIGIN"
+	echo "$output" >&2
+	[ "$status" -eq 122 ]
+	[ "$(grep -c '^agentbox: audit log' <<<"$output")" -eq 1 ]
+	[[ "$output" == "agentbox: audit log $LOG: write: File too large; the session is ended (exit 122): it could not be audited"* ]]
+	[[ "$output" != *after* ]]	# the command did not go on
+	n=$(log_lines_whole)
+	[ "$n" -gt 10 ]
+	! grep -q '"session-end"' "$LOG"	# ended abnormally: no end line
+	run bash -c 'ulimit -f 64; "$@"' sh "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- echo ran
+	[ "$status" -eq 125 ]
+	[[ "$output" != *ran* ]]
+	[[ "$output" == "agentbox: audit log: the session's start could not be written: File too large" ]]
+	[ "$(log_lines_whole)" -eq "$n" ]
+}
+
+@test "[audit] min_free: a log on a file system below the reserve does not start a session; a bad size is refused" {
+	mkdir -p "$BATS_TEST_TMPDIR/p"
+	printf '[audit]\nmin_free = 1000000T\n' >"$BATS_TEST_TMPDIR/p/big.conf"
+	run ab --profile "$BATS_TEST_TMPDIR/p/big.conf" -- echo ran
+	[ "$status" -eq 125 ]
+	[[ "$output" != *ran* ]]
+	[[ "$output" == "agentbox: audit log $LOG: "*" bytes free, the reserve ([audit] min_free) is 1099511627776000000: No space left on device; hint: free space there, or put the log elsewhere with [audit] file" ]]
+	printf '[audit]\nmin_free = 12Q\n' >"$BATS_TEST_TMPDIR/p/bad.conf"
+	run ab --profile "$BATS_TEST_TMPDIR/p/bad.conf" -- true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"bad.conf:2: min_free '12Q': expected a size (a number, with K, M, G or T for powers of 1024)" ]]
+}

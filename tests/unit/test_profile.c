@@ -175,6 +175,30 @@ static void tightening_only(void **state)
 	assert_non_null(strstr(e.msg, "the enforced profile unsets SECRET_X"));
 	assert_int_equal(after_enforced(corp, "[env]\nset = OTHER=1\n", &e),
 			 0);
+	/* a reserve may only grow */
+	assert_int_equal(after_enforced("[audit]\nmin_free = 1G\n",
+					"[audit]\nmin_free = 512M\n", &e), -1);
+	assert_non_null(strstr(e.msg, "min_free 512M: the enforced profile "
+			       "(corp.conf:2) asks for at least 1G"));
+	assert_int_equal(after_enforced("[audit]\nmin_free = 1G\n",
+					"[audit]\nmin_free = 2048M\n", &e), 0);
+}
+
+static void sizes(void **state)
+{
+	unsigned long long n;
+
+	assert_int_equal(ab_parse_size("0", &n), 0);
+	assert_true(n == 0);
+	assert_int_equal(ab_parse_size("32M", &n), 0);
+	assert_true(n == 32ULL << 20);
+	assert_int_equal(ab_parse_size("3T", &n), 0);
+	assert_true(n == 3ULL << 40);
+	assert_int_equal(ab_parse_size("16777216T", &n), -1);	/* > 2^64 */
+	assert_int_equal(ab_parse_size("1k", &n), -1);
+	assert_int_equal(ab_parse_size("-1", &n), -1);
+	assert_int_equal(ab_parse_size("1MB", &n), -1);
+	assert_int_equal(ab_parse_size("", &n), -1);
 }
 
 /* Found by the fuzzer: a NUL byte, and the line number after a long line */
@@ -214,6 +238,7 @@ int main(void)
 		cmocka_unit_test(mistakes_named),
 		cmocka_unit_test(tightening_only),
 		cmocka_unit_test(nul_and_long_lines),
+		cmocka_unit_test(sizes),
 		cmocka_unit_test(key_names),
 	};
 
