@@ -9,6 +9,7 @@
 
 struct sockaddr_in;
 
+void ab_peer_note(unsigned long inode, const struct ab_actor *who);
 int ab_peer_owner(int diag, pid_t sandbox_pid,
 		  const struct sockaddr_in *client,
 		  const struct sockaddr_in *server, struct ab_actor *w);

@@ -64,6 +64,7 @@
 
 #include "audit.h"
 #include "onbehalf.h"
+#include "peer.h"
 #include "util.h"
 
 #define MAX_PENDING	1024	/* TCP connects in progress at once */
@@ -297,27 +298,47 @@ static int unix_target(const struct ab_onbehalf *ob, pid_t pid,
 	return 0;
 }
 
-/*
- * A pidfd for the caller, which may be any thread of its process (the
- * notification names the thread): the thread's own with PIDFD_THREAD
- * (Linux 6.9), else its process's, found in /proc/TID/status
- */
-static int caller_pidfd(pid_t tid)
+/* The process of a thread (the notification names the thread) */
+static pid_t tgid_of(pid_t tid)
 {
 	char path[64], buf[1024], *t;
-	int fd = (int)syscall(SYS_pidfd_open, tid, 0);
 
-	if (fd >= 0 || (errno != ENOENT && errno != EINVAL))
-		return fd;
-	fd = (int)syscall(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD */);
-	if (fd >= 0)
-		return fd;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
 	if (ab_read_small_file(path, buf, sizeof(buf)) <= 0 ||
 	    !(t = strstr(buf, "\nTgid:")))
-		return -1;
-	return (int)syscall(SYS_pidfd_open, (pid_t)strtol(t + 6, NULL, 10),
-			    0);
+		return tid;
+	return (pid_t)strtol(t + 6, NULL, 10);
+}
+
+/*
+ * A pidfd for the caller, which may be any thread of its process (the
+ * notification names the thread): the thread's own with PIDFD_THREAD
+ * (Linux 6.9), else its process's
+ */
+static int caller_pidfd(pid_t tid, pid_t *tgid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, tid, 0);
+
+	*tgid = tid;	/* a thread-group leader, when that worked */
+	if (fd >= 0 || (errno != ENOENT && errno != EINVAL))
+		return fd;
+	*tgid = tgid_of(tid);
+	fd = (int)syscall(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD */);
+	if (fd >= 0)
+		return fd;
+	return (int)syscall(SYS_pidfd_open, *tgid, 0);
+}
+
+/* For the audit log: the relay will name this socket's process by it */
+static void note_caller(int s, pid_t tgid)
+{
+	struct ab_actor who;
+	struct stat st;
+
+	if (fstat(s, &st))
+		return;
+	ab_actor_fill(&who, tgid);
+	ab_peer_note((unsigned long)st.st_ino, &who);
 }
 
 static int add_pending(struct ab_onbehalf *ob, uint64_t id, int fd,
@@ -356,6 +377,7 @@ void ab_onbehalf_connect(struct ab_onbehalf *ob,
 	socklen_t len = (socklen_t)d->args[2];
 	cleanup_fd int pidfd = -1, file = -1;
 	int s = -1, err = 0, flags, domain = 0;
+	pid_t tgid;
 	socklen_t dl = sizeof(domain);
 	const struct sockaddr *dst = (const struct sockaddr *)&addr;
 	struct iovec local = { &addr, 0 }, remote;
@@ -365,7 +387,7 @@ void ab_onbehalf_connect(struct ab_onbehalf *ob,
 		reply(ob->notify_fd, req->id, EINVAL);
 		return;
 	}
-	pidfd = caller_pidfd((pid_t)req->pid);
+	pidfd = caller_pidfd((pid_t)req->pid, &tgid);
 	if (pidfd < 0 || ioctl(ob->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID,
 			       &req->id)) {
 		reply(ob->notify_fd, req->id, ESRCH);
@@ -406,6 +428,8 @@ void ab_onbehalf_connect(struct ab_onbehalf *ob,
 		dst = (const struct sockaddr *)&to;
 		len = sizeof(to);
 	}
+	if (ob->audit && (domain == AF_INET || domain == AF_INET6))
+		note_caller(s, tgid);
 	flags = fcntl(s, F_GETFL);
 	if (flags < 0 || fcntl(s, F_SETFL, flags | O_NONBLOCK)) {
 		err = errno;

@@ -11,9 +11,18 @@
  * through /proc/PID/task/TID/children), never the whole host.  The process
  * that last matched is tried first: a client usually opens many.
  *
- * This is best effort and costs a few /proc reads per connection; a socket
- * passed to another process, or a process that exits at once, may be named
- * wrongly or not at all (pid 0).  It is for the audit log, never for policy.
+ * First, though, the connect table: every connect() of the sandbox is made
+ * by the supervisor (onbehalf.c), which notes the socket's inode with the
+ * process that asked, named at that moment (ab_peer_note()).  A relayed
+ * connection is then named by one sock_diag lookup and one table lookup,
+ * whatever the number of processes and descriptors in the sandbox.  The
+ * /proc scan above is only for a socket the table does not know (a TCP
+ * Fast Open sendto(), which connects without connect()), and it has a
+ * budget: after SCAN_BUDGET descriptors read, the process is unknown
+ * (pid 0), never a guess.
+ *
+ * A socket passed to another process is named after the one that
+ * connected it.  It is for the audit log, never for policy.
  */
 
 #include <dirent.h>
@@ -30,8 +39,35 @@
 #include "peer.h"
 
 #define MAX_PROCS	4096
+#define SCAN_BUDGET	4096	/* descriptors read per lookup, at most */
+#define TABLE_SIZE	4096	/* connects remembered (a power of two) */
 
 static pid_t last_pid;
+
+/* inode -> who connected it; a newer connect takes an older's slot */
+static struct noted {
+	unsigned long inode;
+	struct ab_actor who;
+} table[TABLE_SIZE];
+
+static struct noted *slot(unsigned long inode)
+{
+	/* inodes are sequential: the low bits spread well */
+	return &table[inode & (TABLE_SIZE - 1)];
+}
+
+/**
+ * ab_peer_note() - Remember which process connected a socket
+ * @inode:	The socket's inode
+ * @who:	The process, named
+ */
+void ab_peer_note(unsigned long inode, const struct ab_actor *who)
+{
+	struct noted *n = slot(inode);
+
+	n->inode = inode;
+	n->who = *who;
+}
 
 /**
  * socket_inode() - The inode of the sandbox's end of a relayed connection
@@ -88,7 +124,7 @@ static unsigned long socket_inode(int diag, const struct sockaddr_in *client,
 	return m->idiag_inode;
 }
 
-static int holds(pid_t pid, const char *want)
+static int holds(pid_t pid, const char *want, unsigned *budget)
 {
 	char path[64], link[64];
 	struct dirent *d;
@@ -99,12 +135,13 @@ static int holds(pid_t pid, const char *want)
 	dir = opendir(path);
 	if (!dir)
 		return 0;
-	while (!found && (d = readdir(dir))) {
+	while (!found && *budget && (d = readdir(dir))) {
 		char fdp[384];
 		ssize_t n;
 
 		if (d->d_name[0] == '.')
 			continue;
+		(*budget)--;
 		snprintf(fdp, sizeof(fdp), "%s/%s", path, d->d_name);
 		n = readlink(fdp, link, sizeof(link) - 1);
 		if (n <= 0)
@@ -159,6 +196,7 @@ int ab_peer_owner(int diag, pid_t sandbox_pid,
 		  const struct sockaddr_in *server, struct ab_actor *w)
 {
 	static pid_t list[MAX_PROCS];
+	unsigned budget = SCAN_BUDGET;
 	unsigned long inode;
 	unsigned n = 0;
 	char want[48];
@@ -169,14 +207,18 @@ int ab_peer_owner(int diag, pid_t sandbox_pid,
 	inode = socket_inode(diag, client, server);
 	if (!inode)
 		return -1;
+	if (slot(inode)->inode == inode) {
+		*w = slot(inode)->who;
+		return w->pid ? 0 : -1;
+	}
 	snprintf(want, sizeof(want), "socket:[%lu]", inode);
-	if (last_pid > 0 && holds(last_pid, want)) {
+	if (last_pid > 0 && holds(last_pid, want, &budget)) {
 		ab_actor_fill(w, last_pid);
 		return 0;
 	}
 	add_children(sandbox_pid, list, &n);
-	for (unsigned i = 0; i < n; i++) {
-		if (holds(list[i], want)) {
+	for (unsigned i = 0; i < n && budget; i++) {
+		if (holds(list[i], want, &budget)) {
 			last_pid = list[i];
 			ab_actor_fill(w, list[i]);
 			return 0;

@@ -228,3 +228,33 @@ for i in range(5000):
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"bad.conf:2: min_free '12Q': expected a size (a number, with K, M, G or T for powers of 1024)" ]]
 }
+
+@test "process naming: with 15,000 decoy descriptors in other processes, 20 requests are each named after their own curl" {
+	run ab -- sh -c '
+		ulimit -n 16000 || exit 3
+		decoys=""
+		for d in 1 2; do
+			/usr/bin/python3 -c "
+import os, time
+fds = [os.open(\"/dev/null\", os.O_RDONLY) for _ in range(7500)]
+time.sleep(30)" & decoys="$decoys $!"; done
+		sleep 1
+		for i in $(seq 20); do
+			curl -sS -m 10 -o /dev/null "http://$1/hello" || exit 4
+		done
+		kill $decoys' sh "$ORIGIN"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	/usr/bin/python3 - "$LOG" <<'PY'
+import json, sys
+reqs = [e for e in map(json.loads, open(sys.argv[1]))
+        if e["event"]["action"] == "http-request"]
+assert len(reqs) == 20, len(reqs)
+pids = set()
+for e in reqs:
+    assert e["process"]["name"] == "curl", e.get("process")
+    assert e["process"]["executable"].endswith("/curl")
+    pids.add(e["process"]["pid"])
+assert len(pids) == 20, pids	# each its own process
+PY
+}
