@@ -57,7 +57,8 @@ void ab_audit_session(struct ab_audit *a, bool start, char *const argv[],
 		      const char *reason);
 void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r);
 void ab_audit_socket(struct ab_audit *a, const struct ab_actor *who,
-		     int family, int type, int protocol, int nr);
+		     int family, int type, int protocol, int nr,
+		     unsigned long count, uint64_t first_us, uint64_t last_us);
 void ab_audit_unix(struct ab_audit *a, const struct ab_actor *who,
 		   const char *path);
 void ab_audit_close(struct ab_audit *a);

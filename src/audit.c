@@ -159,6 +159,19 @@ fail:
 	return NULL;
 }
 
+/* An ECS date with milliseconds, from us since the epoch */
+static const char *iso_time(uint64_t us, char *buf, size_t size)
+{
+	time_t sec = (time_t)(us / 1000000);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + strlen(buf), size - strlen(buf), ".%03uZ",
+		 (unsigned)(us / 1000 % 1000));
+	return buf;
+}
+
 static json_t *event_base(struct ab_audit *a, const char *action,
 			  const char *category, const char *kind_type,
 			  const char *outcome)
@@ -497,9 +510,13 @@ static const char *type_name(int t)
  * @type:
  * @protocol:
  * @nr:		The syscall number
+ * @count:	How many such calls this line stands for (folded)
+ * @first_us:	When the first of them was, us since the epoch
+ * @last_us:	When the last was
  */
 void ab_audit_socket(struct ab_audit *a, const struct ab_actor *who,
-		     int family, int type, int protocol, int nr)
+		     int family, int type, int protocol, int nr,
+		     unsigned long count, uint64_t first_us, uint64_t last_us)
 {
 	const char *fn = family_name(family), *tn = type_name(type);
 	char fbuf[16], tbuf[16], reason[160];
@@ -526,6 +543,18 @@ void ab_audit_socket(struct ab_audit *a, const struct ab_actor *who,
 	json_object_set_new(json_object_get(o, "agentbox"), "socket",
 			    json_pack("{s:s, s:s, s:i}", "family", fn,
 				      "type", tn, "protocol", protocol));
+	json_object_set_new(json_object_get(o, "agentbox"), "count",
+			    json_integer((json_int_t)count));
+	if (count > 1) {
+		char t0[40], t1[40];
+
+		json_object_set_new(json_object_get(o, "event"), "start",
+				    json_string(iso_time(first_us, t0,
+							 sizeof(t0))));
+		json_object_set_new(json_object_get(o, "event"), "end",
+				    json_string(iso_time(last_us, t1,
+							 sizeof(t1))));
+	}
 	json_object_set_new(o, "network", json_pack("{s:s}", "transport",
 			    (type & 0xf) == SOCK_DGRAM ? "udp" :
 			    (type & 0xf) == SOCK_STREAM ? "tcp" : "other"));

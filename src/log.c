@@ -100,7 +100,8 @@ static void print_event(json_t *o, FILE *out)
 		snprintf(tag, sizeof(tag), "START");
 	else if (!strcmp(action, "session-end"))
 		snprintf(tag, sizeof(tag), "END");
-	else if (!strcmp(action, "socket-denied"))
+	else if (!strcmp(action, "socket-denied") ||
+		 !strcmp(action, "unix-denied"))
 		snprintf(tag, sizeof(tag), "SOCKET");
 	else if (!strcmp(first_type(o), "denied"))
 		snprintf(tag, sizeof(tag), "DENY");
@@ -131,6 +132,12 @@ static void print_event(json_t *o, FILE *out)
 		}
 		if (!strcmp(tag, "SOCKET")) {
 			put_clean(out, str(o, "event.reason"));
+			if (num(o, "agentbox.count") > 1) {
+				fprintf(out, " (x%lld until ",
+					num(o, "agentbox.count"));
+				put_clean(out, str(o, "event.end"));
+				fputc(')', out);
+			}
 		} else {
 			long long st = num(o, "http.response.status_code");
 

@@ -15,6 +15,15 @@
  *
  * connect() comes here too, every call: the supervisor makes it on the
  * caller's behalf (onbehalf.c), after checking a unix address.
+ *
+ * Refusals are folded, so that a sandbox cannot fill the disk, or slow the
+ * session, by refused calls: the first refusal of a kind (process, call,
+ * arguments) is logged at once; the same refusals after it, until
+ * FOLD_MS have passed, are only counted, and logged as one line with
+ * agentbox.count and event.start/event.end when the interval ends
+ * (ab_notify_flush(), from a timer, and at the end of the session).  No
+ * attempt goes unrecorded: the counts of a kind's lines add up to its
+ * calls.  The process is named once per kind, not per call.
  */
 
 #include <errno.h>
@@ -23,13 +32,110 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "audit.h"
 #include "notify.h"
+#include "util.h"
 #include "onbehalf.h"
+
+#define FOLD_MS		1000	/* refusals of a kind counted into one line */
+#define FOLD_KINDS	64	/* kinds folded at once */
+
+struct fold {
+	pid_t pid;			/* 0: free */
+	int nr, family, type, protocol;
+	struct ab_actor who;
+	uint64_t until;			/* the interval ends */
+	unsigned long count;		/* counted since the last line */
+	uint64_t first, last;		/* of those, in us since the epoch */
+};
+
+static struct fold folds[FOLD_KINDS];
+
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void fold_emit(struct ab_audit *audit, struct fold *f)
+{
+	if (f->count)
+		ab_audit_socket(audit, &f->who, f->family, f->type,
+				f->protocol, f->nr, f->count, f->first,
+				f->last);
+	f->count = 0;
+}
+
+/**
+ * ab_notify_flush() - Log the refusals counted in intervals that ended
+ * @audit:	Audit log, may be NULL
+ * @all:	Every one, ended or not (the session ends)
+ */
+void ab_notify_flush(struct ab_audit *audit, bool all)
+{
+	uint64_t now = ab_now_us();
+
+	for (unsigned i = 0; i < FOLD_KINDS; i++) {
+		struct fold *f = &folds[i];
+
+		if (!f->pid || (!all && now < f->until))
+			continue;
+		fold_emit(audit, f);
+		f->pid = 0;
+	}
+}
+
+/* Log a refusal, or count it into its kind's interval */
+static void fold_refusal(struct ab_audit *audit, int fd,
+			 const struct seccomp_notif *req)
+{
+	const struct seccomp_data *d = &req->data;
+	int family = (int)d->args[0], type = (int)d->args[1];
+	int protocol = (int)d->args[2], nr = d->nr;
+	struct fold *f = NULL, *free_f = NULL, *oldest = &folds[0];
+	uint64_t now = ab_now_us(), wall = wall_us();
+
+	for (unsigned i = 0; i < FOLD_KINDS && !f; i++) {
+		struct fold *c = &folds[i];
+
+		if (c->pid == (pid_t)req->pid && c->nr == nr &&
+		    c->family == family && c->type == type &&
+		    c->protocol == protocol)
+			f = c;
+		else if (!c->pid && !free_f)
+			free_f = c;
+		else if (c->until < oldest->until)
+			oldest = c;
+	}
+	if (f && now < f->until) {
+		if (!f->count++)
+			f->first = wall;
+		f->last = wall;
+		return;
+	}
+	if (f)
+		fold_emit(audit, f);	/* its interval is over */
+	else if (!(f = free_f)) {
+		fold_emit(audit, oldest);	/* room for a new kind */
+		f = oldest;
+	}
+	*f = (struct fold){ .pid = (pid_t)req->pid, .nr = nr, .family = family,
+			    .type = type, .protocol = protocol,
+			    .until = now + FOLD_MS * 1000 };
+	ab_actor_fill(&f->who, (pid_t)req->pid);
+	/* the pid may have been reused while we read /proc: check */
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id))
+		memset(&f->who, 0, sizeof(f->who));
+	ab_audit_socket(audit, &f->who, family, type, protocol, nr, 1, wall,
+			wall);
+}
 
 /* What the filter decided, as the errno the caller gets */
 static int refusal_errno(const struct seccomp_data *d)
@@ -65,8 +171,6 @@ void ab_notify_handle(int fd, struct ab_audit *audit, struct ab_onbehalf *ob,
 	static struct seccomp_notif_sizes sz;
 	static struct seccomp_notif *req;
 	static struct seccomp_notif_resp *resp;
-	struct ab_actor who;
-
 	if (!(events & EPOLLIN))
 		return;
 	if (!req) {
@@ -93,17 +197,12 @@ void ab_notify_handle(int fd, struct ab_audit *audit, struct ab_onbehalf *ob,
 		return;
 	}
 
-	ab_actor_fill(&who, (pid_t)req->pid);
-	/* the pid may have been reused while we read /proc: check */
-	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id))
-		memset(&who, 0, sizeof(who));
-
 	memset(resp, 0, sz.seccomp_notif_resp);
 	resp->id = req->id;
 	resp->error = -refusal_errno(&req->data);
+	/* logged (or counted) first: the caller goes on once answered, and
+	 * may be gone before its name is read */
+	if (audit)
+		fold_refusal(audit, fd, req);
 	(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp);
-
-	ab_audit_socket(audit, &who, (int)req->data.args[0],
-			(int)req->data.args[1], (int)req->data.args[2],
-			req->data.nr);
 }

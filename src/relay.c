@@ -175,7 +175,7 @@ struct ab_relay {
 	struct sockaddr_in me;		/* the listener's address */
 	struct ab_resolver *res;
 	struct conn_q all_q, head_q, connect_q, dead_q;
-	struct watch watches[4];
+	struct watch watches[8];
 	unsigned n_watches;
 	int stop;
 };

@@ -32,6 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -68,6 +69,7 @@ struct supervisor {
 	int notify_fd;			/* seccomp user notifications */
 	int diag_fd;			/* sock_diag in the sandbox netns */
 	struct ab_onbehalf *ob;		/* connects made for the sandbox */
+	int fold_fd;			/* timerfd: folded refusals */
 	pid_t init;
 	int exit_code;
 };
@@ -335,6 +337,39 @@ static int on_notify(void *arg, uint32_t events)
 	return 0;
 }
 
+/**
+ * sup_end_unaudited() - The audit log failed: end the sandbox
+ * @s:		Supervisor, the relay stopped
+ *
+ * The relay accepts nothing more once the log fails; the command and
+ * everything it started are killed, and agentbox exits with AB_EXIT_AUDIT
+ * (the reason was said on stderr and syslog when the log failed).
+ */
+static void sup_end_unaudited(struct supervisor *s)
+{
+	int status;
+
+	if (s->init > 0) {
+		kill(s->init, SIGKILL);
+		waitpid(s->init, &status, 0);
+		s->init = -1;
+	}
+	s->exit_code = AB_EXIT_AUDIT;
+}
+
+/* timerfd: log the refusals counted in intervals that ended */
+static int on_fold_timer(void *arg, uint32_t events)
+{
+	struct supervisor *s = arg;
+	uint64_t ticks;
+
+	(void)events;
+	if (read(s->fold_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return 0;
+	ab_notify_flush(s->c->audit, false);
+	return 0;
+}
+
 /* the connects made for the sandbox that completed */
 static int on_pending(void *arg, uint32_t events)
 {
@@ -383,32 +418,27 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 	if (!ret)
 		ret = ab_relay_watch(r, ab_onbehalf_fd(s->ob), on_pending, s,
 				     e);
+	if (!ret && s->c->audit) {
+		struct itimerspec its = { .it_interval = { .tv_sec = 1 },
+					  .it_value = { .tv_sec = 1 } };
+
+		s->fold_fd = timerfd_create(CLOCK_MONOTONIC,
+					    TFD_NONBLOCK | TFD_CLOEXEC);
+		if (s->fold_fd < 0 || timerfd_settime(s->fold_fd, 0, &its, NULL))
+			ret = ab_fail(e, errno, "supervisor: timerfd");
+		else
+			ret = ab_relay_watch(r, s->fold_fd, on_fold_timer, s, e);
+	}
 	if (!ret)
 		ret = ab_relay_run(r, e);
+	/* a log that failed ends the sandbox first: nothing it does from
+	 * now on could be audited */
+	if (!ret && ab_audit_failed(s->c->audit))
+		sup_end_unaudited(s);
 	if (!ret)
 		ab_relay_drain(r, 250);
 	ab_relay_free(r);
 	return ret;
-}
-
-/**
- * sup_end_unaudited() - The audit log failed: end the sandbox
- * @s:		Supervisor, the relay stopped
- *
- * The relay accepts nothing more once the log fails; the command and
- * everything it started are killed, and agentbox exits with AB_EXIT_AUDIT
- * (the reason was said on stderr and syslog when the log failed).
- */
-static void sup_end_unaudited(struct supervisor *s)
-{
-	int status;
-
-	if (s->init > 0) {
-		kill(s->init, SIGKILL);
-		waitpid(s->init, &status, 0);
-		s->init = -1;
-	}
-	s->exit_code = AB_EXIT_AUDIT;
 }
 
 /**
@@ -437,6 +467,7 @@ int ab_sandbox_run(const struct ab_config *c)
 	struct supervisor s = {
 		.c = c, .probe_fd = -1, .sigfd = -1, .sync_fd = -1,
 		.listener = -1, .notify_fd = -1, .diag_fd = -1, .init = -1,
+		.fold_fd = -1,
 		.exit_code = AB_EXIT_SETUP,
 	};
 	struct ab_err e = { 0 };
@@ -485,6 +516,7 @@ fail:
 	}
 	s.exit_code = AB_EXIT_SETUP;
 out:
+	ab_notify_flush(c->audit, true);
 	ab_audit_session(c->audit, false, c->argv, NULL, s.exit_code,
 			 ab_now_us() - t0, why[0] ? why : NULL);
 	if (s.ai)
@@ -496,6 +528,8 @@ out:
 	if (s.sync_fd >= 0)
 		close(s.sync_fd);
 	ab_onbehalf_free(s.ob);
+	if (s.fold_fd >= 0)
+		close(s.fold_fd);
 	if (s.notify_fd >= 0)
 		close(s.notify_fd);
 	if (s.diag_fd >= 0)
