@@ -38,6 +38,7 @@ struct ab_actor {
 struct ab_audit_req {
 	const char *action;		/* "http-request", "connect" */
 	bool allowed;			/* the relay let it through */
+	bool failed;			/* it ended in a reset or a cut */
 	int status;			/* HTTP status the client got, 0 none */
 	const char *reason;		/* why refused or failed, or NULL */
 	const char *method;

@@ -10,6 +10,8 @@
 struct sockaddr_in;
 
 void ab_peer_note(unsigned long inode, const struct ab_actor *who);
+pid_t ab_peer_pid(int diag, const struct sockaddr_in *client,
+		  const struct sockaddr_in *server);
 int ab_peer_owner(int diag, pid_t sandbox_pid,
 		  const struct sockaddr_in *client,
 		  const struct sockaddr_in *server, struct ab_actor *w);

@@ -434,7 +434,8 @@ void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r)
 	if (!a)
 		return;
 	o = event_base(a, r->action, "network", r->allowed ? "allowed" : "denied",
-		       r->allowed && r->status < 400 ? "success" : "failure");
+		       r->allowed && r->status < 400 && !r->failed ? "success" :
+							       "failure");
 	if (!o)
 		return;
 	ev = json_object_get(o, "event");

@@ -329,15 +329,17 @@ static int caller_pidfd(pid_t tid, pid_t *tgid)
 	return (int)syscall(SYS_pidfd_open, *tgid, 0);
 }
 
-/* For the audit log: the relay will name this socket's process by it */
-static void note_caller(int s, pid_t tgid)
+/* The relay names this socket's process by it (audit log), and counts
+ * its connections (the share of --max-conns) */
+static void note_caller(int s, pid_t tgid, bool name)
 {
-	struct ab_actor who;
+	struct ab_actor who = { .pid = tgid };
 	struct stat st;
 
 	if (fstat(s, &st))
 		return;
-	ab_actor_fill(&who, tgid);
+	if (name)
+		ab_actor_fill(&who, tgid);
 	ab_peer_note((unsigned long)st.st_ino, &who);
 }
 
@@ -428,8 +430,8 @@ void ab_onbehalf_connect(struct ab_onbehalf *ob,
 		dst = (const struct sockaddr *)&to;
 		len = sizeof(to);
 	}
-	if (ob->audit && (domain == AF_INET || domain == AF_INET6))
-		note_caller(s, tgid);
+	if (domain == AF_INET || domain == AF_INET6)
+		note_caller(s, tgid, ob->audit != NULL);
 	flags = fcntl(s, F_GETFL);
 	if (flags < 0 || fcntl(s, F_SETFL, flags | O_NONBLOCK)) {
 		err = errno;

@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -72,6 +73,10 @@
 #include "util.h"
 
 #define HEAD_TIMEOUT_US		(60 * 1000000ULL)
+#define HEAD_TIMEOUT_LOW_US	(5 * 1000000ULL)	/* slots running low */
+#define ACCEPT_PAUSE_US		(100 * 1000ULL)	/* after EMFILE */
+#define FDS_PER_CONN		6	/* client, upstream, two pipes */
+#define FDS_RESERVED		64	/* the supervisor's own, and slack */
 #define CONNECT_TIMEOUT_US	(10 * 1000000ULL)
 #define PUMP_ROUNDS		8	/* per event, for fairness */
 #define MSG_ROUNDS		16
@@ -101,6 +106,7 @@ struct flow {
 	size_t queued;		/* bytes in the pipe */
 	bool eof;		/* source at end of stream */
 	bool shut;		/* end of stream passed on to dst */
+	int failed;		/* the descriptor that failed, or -1 */
 	uint64_t bytes;		/* delivered to dst */
 };
 
@@ -149,6 +155,7 @@ struct conn {
 	const char *result;
 	char reason[400];		/* why we refused or failed */
 	struct ab_actor who;		/* the process that connected */
+	pid_t owner;			/* its pid for the share, 0 unknown */
 	struct sockaddr_in peer;	/* its address, to find it */
 	bool who_asked;
 	TAILQ_ENTRY(conn) timer;	/* on head_q or connect_q */
@@ -170,6 +177,8 @@ struct ab_relay {
 	int epfd;
 	struct tag ltag, rtag;
 	bool listening;
+	uint64_t accept_resume;		/* paused for lack of descriptors
+					 * until then, 0 if not */
 	unsigned n_conns;
 	size_t pipe_cap;
 	struct sockaddr_in me;		/* the listener's address */
@@ -221,6 +230,9 @@ static void req_log(struct ab_relay *r, struct conn *k)
 		.action = tunnel ? "connect" : "http-request",
 		.allowed = k->status != 403 && k->status != 400 &&
 			   k->status != 431 && k->status != 408,
+		/* what the client got: a reset or a cut is a failure, a
+		 * close after the answer is not */
+		.failed = k->result && strcmp(k->result, "client-closed"),
 		.status = k->status > 0 ? k->status : 0,
 		.reason = k->reason[0] ? k->reason : k->result,
 		.method = k->req.method[0] ? k->req.method : NULL,
@@ -348,6 +360,7 @@ static void conn_close(struct ab_relay *r, struct conn *k, const char *result,
 
 	r->n_conns--;
 	if (!r->listening) {
+		r->accept_resume = 0;
 		struct epoll_event ev = { .events = EPOLLIN,
 					  .data.ptr = &r->ltag };
 
@@ -410,6 +423,7 @@ static void flow_init(struct flow *f, int src, int dst)
 	f->src = src;
 	f->dst = dst;
 	f->pipe_r = f->pipe_w = -1;
+	f->failed = -1;
 }
 
 /**
@@ -436,6 +450,7 @@ static int flow_pump(struct ab_relay *r, struct flow *f)
 			} else if (n == 0) {
 				f->eof = true;
 			} else if (!again(errno)) {
+				f->failed = f->src;
 				return -1;
 			}
 		}
@@ -447,6 +462,7 @@ static int flow_pump(struct ab_relay *r, struct flow *f)
 				f->bytes += (uint64_t)n;
 				moved = true;
 			} else if (n < 0 && !again(errno)) {
+				f->failed = f->dst;
 				return -1;
 			}
 		}
@@ -499,6 +515,29 @@ static void peek_status(struct conn *k)
 	}
 }
 
+/* No pipes for a tunnel: a 503 with the reason while the client has had
+ * no answer yet (upstream mode: its 200 comes through the tunnel), else
+ * (built-in: our 200 is out) a reset, logged as the failure it is */
+static void no_pipe(struct ab_relay *r, struct conn *k)
+{
+	if (k->status == 200) {
+		snprintf(k->reason, sizeof(k->reason), "the relay is out of "
+			 "descriptors (pipe2: %s)", strerror(errno));
+		conn_close(r, k, "no-pipe", true);
+		return;
+	}
+	snprintf(k->reason, sizeof(k->reason), "the relay is out of "
+		 "descriptors (pipe2: %s)", strerror(errno));
+	conn_reply(r, k, 503, "Service Unavailable", k->reason, "no-pipe");
+}
+
+/* Which side reset a tunnel: the result for the logs */
+static const char *reset_side(const struct conn *k, const struct flow *f)
+{
+	return f->failed >= 0 && f->failed == k->ufd ? "upstream-reset" :
+						       "client-reset";
+}
+
 static void start_splice(struct ab_relay *r, struct conn *k)
 {
 	int p1[2], p2[2];
@@ -506,13 +545,13 @@ static void start_splice(struct ab_relay *r, struct conn *k)
 	close_fd(&k->u2c.pipe_r);	/* from a request before, empty */
 	close_fd(&k->u2c.pipe_w);
 	if (pipe2(p1, O_NONBLOCK | O_CLOEXEC)) {
-		conn_close(r, k, "no-pipe", true);
+		no_pipe(r, k);
 		return;
 	}
 	if (pipe2(p2, O_NONBLOCK | O_CLOEXEC)) {
 		close(p1[0]);
 		close(p1[1]);
-		conn_close(r, k, "no-pipe", true);
+		no_pipe(r, k);
 		return;
 	}
 	flow_init(&k->c2u, k->cfd, k->ufd);
@@ -535,14 +574,18 @@ static void splice_event(struct ab_relay *r, struct conn *k, bool upstream,
 		peek_status(k);
 	/* IN on a side feeds one flow, OUT drains the other */
 	if ((ev & EPOLLIN) || err) {
-		if (flow_pump(r, upstream ? &k->u2c : &k->c2u)) {
-			conn_close(r, k, "reset", true);
+		struct flow *f = upstream ? &k->u2c : &k->c2u;
+
+		if (flow_pump(r, f)) {
+			conn_close(r, k, reset_side(k, f), true);
 			return;
 		}
 	}
 	if ((ev & EPOLLOUT) || err) {
-		if (flow_pump(r, upstream ? &k->c2u : &k->u2c)) {
-			conn_close(r, k, "reset", true);
+		struct flow *f = upstream ? &k->c2u : &k->u2c;
+
+		if (flow_pump(r, f)) {
+			conn_close(r, k, reset_side(k, f), true);
 			return;
 		}
 	}
@@ -1469,6 +1512,67 @@ static void conn_event(struct ab_relay *r, struct conn *k, bool upstream,
 	}
 }
 
+/* Stop accepting for now: the kernel's backlog holds what comes */
+static void pause_accept(struct ab_relay *r, uint64_t resume)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = &r->ltag };
+
+	epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->cfg.listener, &ev);
+	r->listening = false;
+	r->accept_resume = resume;
+}
+
+static void resume_accept(struct ab_relay *r)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &r->ltag };
+
+	epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->cfg.listener, &ev);
+	r->listening = true;
+	r->accept_resume = 0;
+}
+
+/**
+ * over_share() - Whether the process behind @k holds its share of slots
+ * @r:		Relay
+ * @k:		A new connection, its owner found
+ *
+ * One process may hold at most half of --max-conns, so that slow
+ * connections of one (a byte a second) cannot take every slot from the
+ * others.
+ *
+ * Return: the number it holds when over, else 0
+ */
+static unsigned over_share(struct ab_relay *r, const struct conn *k)
+{
+	unsigned share = r->cfg.max_conns / 2, n = 0;
+	const struct conn *c;
+
+	if (!k->owner || !share)
+		return 0;
+	TAILQ_FOREACH(c, &r->all_q, link)
+		n += c != k && c->owner == k->owner;
+	return n >= share ? n : 0;
+}
+
+/*
+ * With three quarters of the slots taken, a connection that has waited
+ * HEAD_TIMEOUT_LOW_US for its request head gets its 408 now, not after
+ * HEAD_TIMEOUT_US (head_q is in the order of arrival)
+ */
+static void shorten_heads(struct ab_relay *r)
+{
+	uint64_t now = ab_now_us();
+	struct conn *k;
+
+	if (r->n_conns * 4 < r->cfg.max_conns * 3)
+		return;
+	while ((k = TAILQ_FIRST(&r->head_q)) && !k->n_reqs &&
+	       k->t_start + HEAD_TIMEOUT_LOW_US <= now)
+		conn_reply(r, k, 408, "Request Timeout", "no complete request "
+			   "head in time, with the relay's connections "
+			   "running low", "head-timeout");
+}
+
 static void relay_accept(struct ab_relay *r)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
@@ -1487,8 +1591,14 @@ static void relay_accept(struct ab_relay *r)
 		}
 		fd = accept4(r->cfg.listener, (struct sockaddr *)&peer, &plen,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			/* out of descriptors: the listener would stay
+			 * readable and spin; wait for a close, or a while */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				pause_accept(r, ab_now_us() + ACCEPT_PAUSE_US);
 			return;	/* EAGAIN, or a transient error: retry later */
+		}
 		k = calloc(1, sizeof(*k));
 		if (k) {
 			k->cin = malloc(CIN_SIZE);
@@ -1525,6 +1635,19 @@ static void relay_accept(struct ab_relay *r)
 		r->n_conns++;
 		TAILQ_INSERT_TAIL(&r->all_q, k, link);
 		timer_add(r, k, HEAD_TIMEOUT_US);
+		if (!k->who_asked)
+			k->owner = ab_peer_pid(r->cfg.diag_fd, &k->peer,
+					       &r->me);
+		if (over_share(r, k)) {
+			snprintf(k->reason, sizeof(k->reason), "process %d "
+				 "holds %u of the relay's %u connections, its "
+				 "share", (int)k->owner, over_share(r, k),
+				 r->cfg.max_conns);
+			conn_reply(r, k, 503, "Service Unavailable", k->reason,
+				   "over-share");
+			continue;
+		}
+		shorten_heads(r);
 	}
 }
 
@@ -1539,6 +1662,11 @@ static int relay_timeouts(struct ab_relay *r)
 	uint64_t now = ab_now_us(), next = UINT64_MAX;
 	struct conn *k;
 	int ms;
+
+	if (r->accept_resume && r->accept_resume <= now)
+		resume_accept(r);
+	if (r->accept_resume)
+		next = r->accept_resume;
 
 	while ((k = TAILQ_FIRST(&r->head_q)) && k->deadline <= now) {
 		if (k->n_reqs && !k->cin_len)	/* idle keep-alive */
@@ -1555,7 +1683,7 @@ static int relay_timeouts(struct ab_relay *r)
 		conn_reply(r, k, 504, "Gateway Timeout", k->reason,
 			   "upstream-timeout");
 	}
-	if ((k = TAILQ_FIRST(&r->head_q)))
+	if ((k = TAILQ_FIRST(&r->head_q)) && k->deadline < next)
 		next = k->deadline;
 	if ((k = TAILQ_FIRST(&r->connect_q)) && k->deadline < next)
 		next = k->deadline;
@@ -1579,6 +1707,28 @@ static void reap_dead(struct ab_relay *r)
 	}
 }
 
+/*
+ * --max-conns is what the descriptor limit allows: FDS_PER_CONN each, past
+ * FDS_RESERVED of the supervisor's own.  More would fail in accept() or
+ * pipe() with a bare reset instead of waiting in the backlog.
+ */
+static void clamp_max_conns(struct ab_relay *r)
+{
+	struct rlimit rl;
+	unsigned long fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	fit = rl.rlim_cur > FDS_RESERVED + FDS_PER_CONN ?
+	      (unsigned long)(rl.rlim_cur - FDS_RESERVED) / FDS_PER_CONN : 1;
+	if (r->cfg.max_conns <= fit)
+		return;
+	ab_warn("max_conns %u lowered to %lu: the descriptor limit is %llu "
+		"(%d per connection); raise it with ulimit -n", r->cfg.max_conns,
+		fit, (unsigned long long)rl.rlim_cur, FDS_PER_CONN);
+	r->cfg.max_conns = (unsigned)fit;
+}
+
 /**
  * ab_relay_new() - Make a relay around a listener
  * @cfg:	Configuration (copied; the relay owns listener and warm_fd)
@@ -1599,6 +1749,7 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 		return NULL;
 	}
 	r->cfg = *cfg;
+	clamp_max_conns(r);
 	TAILQ_INIT(&r->all_q);
 	TAILQ_INIT(&r->head_q);
 	TAILQ_INIT(&r->connect_q);

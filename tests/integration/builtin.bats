@@ -236,3 +236,48 @@ print(s.recv(4096).decode().splitlines()[0])"
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"bad.conf:2: allow 'exa mple.com': one value per line"* ]]
 }
+
+# An origin outside on loopback that accepts one connection, reads, and
+# resets it (SO_LINGER 0); prints its port
+resetting_origin() {
+	/usr/bin/python3 -c '
+import socket, struct, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4); s.settimeout(20)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept(); c.recv(64)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()' >"$BATS_TEST_TMPDIR/rst.port" &
+	DAEMON_PID=$!
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/rst.port" ] && break; sleep 0.05; done
+}
+
+@test "audit outcomes are what the client got: a tunnel reset by the origin is upstream-reset, by the client client-reset, both failures" {
+	resetting_origin
+	rport=$(cat "$BATS_TEST_TMPDIR/rst.port")
+	printf '[egress]\nports = %s\nports = %s\nallow_net = 127.0.0.1\nip_literals = yes\n' \
+		"$rport" "$ORIGIN_PORT" >"$BATS_TEST_TMPDIR/rst.conf"
+	run "$AGENTBOX" --upstream builtin --profile "$BATS_TEST_TMPDIR/rst.conf" -- /usr/bin/python3 -c "$RAW"'
+import struct, sys, time
+s.sendall(b"CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[1].encode())
+print(s.recv(100).split(b"\r\n")[0].decode())
+s.sendall(b"hello"); time.sleep(0.5)
+try: print("got", s.recv(10))
+except OSError as e: print("tunnel", e.errno)
+c = socket.create_connection((p[0], int(p[1])), timeout=20)
+c.sendall(b"CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2].encode())
+print(c.recv(100).split(b"\r\n")[0].decode())
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close(); time.sleep(0.5)' "$rport" "$ORIGIN_PORT"
+	kill "$DAEMON_PID" 2>/dev/null || true
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "HTTP/1.1 200 Connection established" ]
+	/usr/bin/python3 - "$LOG" "$rport" "$ORIGIN_PORT" <<'PY'
+import json, sys
+ev = {e["destination"]["port"]: e for e in map(json.loads, open(sys.argv[1]))
+      if e["event"]["action"] == "connect"}
+up, cl = ev[int(sys.argv[2])], ev[int(sys.argv[3])]
+assert up["event"]["outcome"] == "failure" and up["event"]["reason"] == "upstream-reset", up["event"]
+assert cl["event"]["outcome"] == "failure" and cl["event"]["reason"] == "client-reset", cl["event"]
+PY
+}

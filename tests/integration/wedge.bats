@@ -1,0 +1,64 @@
+#!/usr/bin/env bats
+# wedge.bats - the relay cannot be wedged from inside: one process's slow
+# connections leave room for the others, a low descriptor limit neither
+# spins the relay nor turns refusals into bare resets.
+
+load helpers
+
+# Inside: hold N connections to the proxy with an unfinished head, then
+# run what follows on the command line while they are held
+HOLD='import socket, subprocess, sys, time
+n = int(sys.argv[1])
+held, refused = [], 0
+for i in range(n):
+    s = socket.create_connection(("10.38.0.1", 3128), timeout=5)
+    s.sendall(b"G")
+    held.append(s)
+time.sleep(0.5)
+for s in held:
+    s.setblocking(False)
+    try:
+        if s.recv(64).startswith(b"HTTP/1.1 503"):
+            refused += 1
+    except BlockingIOError:
+        pass
+print("refused", refused, flush=True)
+rc = subprocess.call(sys.argv[2:])
+print("other rc", rc, flush=True)'
+
+@test "slow connections of one process take at most half of --max-conns: another process still gets through" {
+	run ab --max-conns 40 -- /usr/bin/python3 -c "$HOLD" 60 \
+		sh -c 'for i in 1 2 3 4 5; do curl -sS -m 10 -o /dev/null -w "%{http_code}\n" "http://$1/hello"; done' sh "$ORIGIN"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"refused 40"* ]]	# 60 - its share of 20
+	[ "$(grep -c '^200$' <<<"$output")" -eq 5 ]
+	[[ "$output" == *"other rc 0"* ]]
+	grep '"over-share"\|its share' "$AUDIT_LOG" | grep -q '"status_code":503'
+}
+
+@test "a descriptor limit too low for --max-conns: clamped with a warning, and the relay idles while the slots are held" {
+	run bash -c 'ulimit -n 160; "$@"' sh "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- true
+	[ "$status" -eq 0 ]
+	[[ "$output" == "agentbox: max_conns 512 lowered to 16: the descriptor limit is 160 (6 per connection); raise it with ulimit -n" ]]
+	# 40 held connections against 16 slots: the rest wait in the backlog,
+	# and the supervisor takes no CPU while they wait
+	bash -c 'ulimit -n 160; exec "$@"' sh "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- \
+		/usr/bin/python3 -c '
+import socket, time
+held = []
+for i in range(40):
+    s = socket.socket(); s.setblocking(False)
+    try: s.connect(("10.38.0.1", 3128))
+    except BlockingIOError: pass
+    held.append(s)
+time.sleep(6)' 2>/dev/null &
+	pid=$!
+	sleep 2
+	t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	sleep 3
+	t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	wait "$pid"
+	echo "supervisor CPU over 3 s: $((t1 - t0)) ticks" >&2
+	[ $((t1 - t0)) -le 10 ]	# 0.1 s of 3: not spinning
+}
