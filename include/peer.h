@@ -8,10 +8,11 @@
 #include "audit.h"
 
 struct sockaddr_in;
+struct sockaddr_storage;
 
-void ab_peer_note(unsigned long inode, const struct ab_actor *who);
-pid_t ab_peer_pid(int diag, const struct sockaddr_in *client,
-		  const struct sockaddr_in *server);
+void ab_peer_note(const struct sockaddr_storage *local,
+		  const struct ab_actor *who);
+pid_t ab_peer_pid(const struct sockaddr_in *client);
 int ab_peer_owner(int diag, pid_t sandbox_pid,
 		  const struct sockaddr_in *client,
 		  const struct sockaddr_in *server, struct ab_actor *w);

@@ -329,18 +329,20 @@ static int caller_pidfd(pid_t tid, pid_t *tgid)
 	return (int)syscall(SYS_pidfd_open, *tgid, 0);
 }
 
-/* The relay names this socket's process by it (audit log), and counts
- * its connections (the share of --max-conns) */
+/* The relay names this socket's process by its address (audit log), and
+ * counts its connections (the share of --max-conns); after connect(),
+ * which gave it its port */
 static void note_caller(int s, pid_t tgid, bool name)
 {
 	struct ab_actor who = { .pid = tgid };
-	struct stat st;
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
 
-	if (fstat(s, &st))
+	if (getsockname(s, (struct sockaddr *)&local, &len))
 		return;
 	if (name)
 		ab_actor_fill(&who, tgid);
-	ab_peer_note((unsigned long)st.st_ino, &who);
+	ab_peer_note(&local, &who);
 }
 
 static int add_pending(struct ab_onbehalf *ob, uint64_t id, int fd,
@@ -430,14 +432,15 @@ void ab_onbehalf_connect(struct ab_onbehalf *ob,
 		dst = (const struct sockaddr *)&to;
 		len = sizeof(to);
 	}
-	if (domain == AF_INET || domain == AF_INET6)
-		note_caller(s, tgid, ob->audit != NULL);
 	flags = fcntl(s, F_GETFL);
 	if (flags < 0 || fcntl(s, F_SETFL, flags | O_NONBLOCK)) {
 		err = errno;
 		goto out;
 	}
 	err = connect(s, dst, len) ? errno : 0;
+	if ((!err || err == EINPROGRESS) &&
+	    (domain == AF_INET || domain == AF_INET6))
+		note_caller(s, tgid, ob->audit != NULL);
 	if (err == EINPROGRESS && !(flags & O_NONBLOCK)) {
 		/* answered when it completes; the file stays non-blocking
 		 * until then, as nothing else of the caller's waits on it */

@@ -12,10 +12,12 @@
  * that last matched is tried first: a client usually opens many.
  *
  * First, though, the connect table: every connect() of the sandbox is made
- * by the supervisor (onbehalf.c), which notes the socket's inode with the
- * process that asked, named at that moment (ab_peer_note()).  A relayed
- * connection is then named by one sock_diag lookup and one table lookup,
- * whatever the number of processes and descriptors in the sandbox.  The
+ * by the supervisor (onbehalf.c), which notes the socket's local address
+ * and port with the process that asked, named at that moment
+ * (ab_peer_note()).  A relayed connection is then named by one table
+ * lookup on its source address and port, whatever the number of processes
+ * and descriptors in the sandbox, and also when the client is already gone
+ * (a closed socket has no inode to look up).  The
  * /proc scan above is only for a socket the table does not know (a TCP
  * Fast Open sendto(), which connects without connect()), and it has a
  * budget: after SCAN_BUDGET descriptors read, the process is unknown
@@ -44,29 +46,57 @@
 
 static pid_t last_pid;
 
-/* inode -> who connected it; a newer connect takes an older's slot */
+/* source address and port -> who connected it; a newer connect takes an
+ * older's slot */
 static struct noted {
-	unsigned long inode;
+	uint32_t addr;			/* network order; 0: free */
+	uint16_t port;
 	struct ab_actor who;
 } table[TABLE_SIZE];
 
-static struct noted *slot(unsigned long inode)
+static struct noted *slot(uint16_t port)
 {
-	/* inodes are sequential: the low bits spread well */
-	return &table[inode & (TABLE_SIZE - 1)];
+	/* ephemeral ports are handed out in turn: the low bits spread */
+	return &table[ntohs(port) & (TABLE_SIZE - 1)];
 }
 
 /**
  * ab_peer_note() - Remember which process connected a socket
- * @inode:	The socket's inode
+ * @local:	The socket's own address after connect() (IPv4, or IPv6
+ *		holding a mapped IPv4 address; others are not relayed)
  * @who:	The process, named
  */
-void ab_peer_note(unsigned long inode, const struct ab_actor *who)
+void ab_peer_note(const struct sockaddr_storage *local,
+		  const struct ab_actor *who)
 {
-	struct noted *n = slot(inode);
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)local;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)local;
+	uint32_t addr;
+	uint16_t port;
+	struct noted *n;
 
-	n->inode = inode;
+	if (local->ss_family == AF_INET) {
+		addr = v4->sin_addr.s_addr;
+		port = v4->sin_port;
+	} else if (local->ss_family == AF_INET6 &&
+		   IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+		memcpy(&addr, &v6->sin6_addr.s6_addr[12], 4);
+		port = v6->sin6_port;
+	} else {
+		return;
+	}
+	n = slot(port);
+	n->addr = addr;
+	n->port = port;
 	n->who = *who;
+}
+
+static const struct noted *noted(const struct sockaddr_in *client)
+{
+	const struct noted *n = slot(client->sin_port);
+
+	return n->addr && n->addr == client->sin_addr.s_addr &&
+	       n->port == client->sin_port ? n : NULL;
 }
 
 /**
@@ -126,22 +156,18 @@ static unsigned long socket_inode(int diag, const struct sockaddr_in *client,
 
 /**
  * ab_peer_pid() - The pid that connected a relayed connection, cheaply
- * @diag:	NETLINK_SOCK_DIAG socket in the sandbox's netns
  * @client:	The connection's source
- * @server:	The listener
  *
  * From the connect table only (no /proc scan): for the relay's share of
  * connections per process.
  *
  * Return: the pid, or 0 if not known
  */
-pid_t ab_peer_pid(int diag, const struct sockaddr_in *client,
-		  const struct sockaddr_in *server)
+pid_t ab_peer_pid(const struct sockaddr_in *client)
 {
-	unsigned long inode = diag >= 0 ? socket_inode(diag, client, server) :
-					  0;
+	const struct noted *n = noted(client);
 
-	return inode && slot(inode)->inode == inode ? slot(inode)->who.pid : 0;
+	return n ? n->who.pid : 0;
 }
 
 static int holds(pid_t pid, const char *want, unsigned *budget)
@@ -222,15 +248,15 @@ int ab_peer_owner(int diag, pid_t sandbox_pid,
 	char want[48];
 
 	memset(w, 0, sizeof(*w));
+	if (noted(client)) {
+		*w = noted(client)->who;
+		return w->pid ? 0 : -1;
+	}
 	if (sandbox_pid <= 0 || diag < 0)
 		return -1;
 	inode = socket_inode(diag, client, server);
 	if (!inode)
 		return -1;
-	if (slot(inode)->inode == inode) {
-		*w = slot(inode)->who;
-		return w->pid ? 0 : -1;
-	}
 	snprintf(want, sizeof(want), "socket:[%lu]", inode);
 	if (last_pid > 0 && holds(last_pid, want, &budget)) {
 		ab_actor_fill(w, last_pid);

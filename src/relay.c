@@ -227,7 +227,9 @@ static void req_log(struct ab_relay *r, struct conn *k)
 	bool tunnel = k->req.kind == AB_REQ_CONNECT;
 	uint64_t us = ab_now_us() - k->t_req;
 	struct ab_audit_req a = {
-		.action = tunnel ? "connect" : "http-request",
+		/* "connection": one that carried no request at all */
+		.action = !k->req.method[0] && !k->status ? "connection" :
+			  tunnel ? "connect" : "http-request",
 		.allowed = k->status != 403 && k->status != 400 &&
 			   k->status != 431 && k->status != 408,
 		/* what the client got: a reset or a cut is a failure, a
@@ -1468,6 +1470,14 @@ static void read_head(struct ab_relay *r, struct conn *k)
 
 	if (n < 0 && again(errno))
 		return;
+	if (n <= 0 && !k->n_reqs) {
+		/* gone before its first request was whole (given up in the
+		 * backlog, or a preconnect never used): still one line */
+		k->req_open = true;
+		conn_who(r, k);
+		conn_close(r, k, "client-gone", n < 0);
+		return;
+	}
 	if (n <= 0) {
 		conn_close(r, k, "client-closed", n < 0);
 		return;
@@ -1636,8 +1646,7 @@ static void relay_accept(struct ab_relay *r)
 		TAILQ_INSERT_TAIL(&r->all_q, k, link);
 		timer_add(r, k, HEAD_TIMEOUT_US);
 		if (!k->who_asked)
-			k->owner = ab_peer_pid(r->cfg.diag_fd, &k->peer,
-					       &r->me);
+			k->owner = ab_peer_pid(&k->peer);
 		if (over_share(r, k)) {
 			snprintf(k->reason, sizeof(k->reason), "process %d "
 				 "holds %u of the relay's %u connections, its "

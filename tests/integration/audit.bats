@@ -294,3 +294,26 @@ PY
 	run "$AGENTBOX" log
 	[[ "$output" == *"SOCKET python3["*"socket(AF_INET, SOCK_DGRAM, 0) is refused by the seccomp filter (x"*" until "* ]]
 }
+
+@test "every accepted connection is one line: one closed before its request is a connection, client-gone, with its process" {
+	run ab -- /usr/bin/python3 -c '
+import os, socket, subprocess, sys
+p = os.environ["http_proxy"].split("//")[1].rstrip("/").split(":")
+for i in range(5):
+    socket.create_connection((p[0], int(p[1])), timeout=10).close()
+for i in range(3):
+    subprocess.check_call(["curl", "-sS", "-m", "10", "-o", "/dev/null", "http://%s/hello" % sys.argv[1]])
+' "$ORIGIN"
+	[ "$status" -eq 0 ]
+	/usr/bin/python3 - "$LOG" <<'PY'
+import json, sys
+ev = [e for e in map(json.loads, open(sys.argv[1]))
+      if e["event"]["action"] in ("connection", "http-request", "connect")]
+gone = [e for e in ev if e["event"]["action"] == "connection"]
+assert len(ev) == 8, [e["event"] for e in ev]
+assert len(gone) == 5
+for e in gone:
+    assert e["event"]["reason"] == "client-gone" and e["event"]["outcome"] == "failure"
+    assert e["process"]["name"] == "python3", e.get("process")
+PY
+}
