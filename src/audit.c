@@ -9,7 +9,9 @@
  *   session-end     exit code, duration
  *   http-request    one per request through the relay (absolute-form)
  *   connect         one per CONNECT tunnel
- *   socket-denied   a socket() the seccomp filter refused (user notification)
+ *   connection      a connection that carried no request (client-gone)
+ *   socket-denied   a socket() the seccomp filter refused, folded
+ *   unix-denied     a connect() to a host unix socket, refused
  *
  * Every event carries agentbox.session (--session, else the run's id),
  * agentbox.run (this run's own id), agentbox.profile, user.name and, where
