@@ -195,7 +195,9 @@ print(n)' "$LOG"
 
 @test "audit log on a full disk (file size limit): a socket() flood then curl ends the session with 122, one stderr line, no cut line; the next session does not start" {
 	# 1 KiB: the start line fits, the flood's first line does not (the
-	# flood itself is folded: it cannot fill a disk alone)
+	# flood itself is folded: it cannot fill a disk alone); from /tmp, so
+	# that the start line's cwd is the same length everywhere
+	cd /tmp
 	run bash -c 'ulimit -f 1; "$@"' sh "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- \
 		sh -c '/usr/bin/python3 -c "
 import socket

@@ -7,21 +7,23 @@ load helpers
 
 # Inside: hold N connections to the proxy with an unfinished head, then
 # run what follows on the command line while they are held
-HOLD='import socket, subprocess, sys, time
+HOLD='import select, socket, subprocess, sys, time
 n = int(sys.argv[1])
 held, refused = [], 0
 for i in range(n):
     s = socket.create_connection(("10.38.0.1", 3128), timeout=5)
     s.sendall(b"G")
     held.append(s)
-time.sleep(0.5)
-for s in held:
-    s.setblocking(False)
-    try:
+# the answers come as the relay accepts: wait until 1 s passes without one
+# (10 s at most)
+t, quiet = time.time(), time.time()
+while held and time.time() - quiet < 1 and time.time() - t < 10:
+    ready, _, _ = select.select(held, [], [], 0.2)
+    for s in ready:
         if s.recv(64).startswith(b"HTTP/1.1 503"):
             refused += 1
-    except BlockingIOError:
-        pass
+        held.remove(s)
+        quiet = time.time()
 print("refused", refused, flush=True)
 rc = subprocess.call(sys.argv[2:])
 print("other rc", rc, flush=True)'
