@@ -104,6 +104,11 @@ build/tests/test_%: tests/unit/test_%.c $(PURE_SRCS) $(HDRS) \
 	    $(ASAN_FLAGS) -U_FORTIFY_SOURCE $(ALL_LDFLAGS) \
 	    -o $@ $< $(PURE_SRCS) src/seccomp-load.c -lcmocka
 
+# The audit log's JSON writer, checked against jansson
+build/tests/test_jsonw: tests/unit/test_jsonw.c src/jsonw.c $(HDRS) | build
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -U_FORTIFY_SOURCE $(ALL_LDFLAGS) \
+	    -o $@ $< src/jsonw.c -lcmocka -ljansson
+
 # The profile grammar, on text in memory (libinih)
 PROFILE_SRCS := src/profile_keys.c src/profile.c src/profile_apply.c
 build/tests/test_profile: tests/unit/test_profile.c $(PURE_SRCS) \

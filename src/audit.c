@@ -3,7 +3,9 @@
  *
  * Each event is one JSON object on one line, with Elastic Common Schema
  * field names (nested objects: {"event":{"action":...}}), so that Filebeat
- * or the Elastic agent ingest it without a pipeline.  Events:
+ * or the Elastic agent ingest it without a pipeline.  The event of every
+ * relayed request is written straight into a buffer (jsonw.c, 3 us); the
+ * rarer ones through jansson objects (16 us).  Events:
  *
  *   session-start   command line, cwd, profile, upstream
  *   session-end     exit code, duration
@@ -49,9 +51,11 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "jsonw.h"
 #include "util.h"
 
 #define ECS_VERSION	"8.11.0"
+#define RESERVE_CHECK	65536	/* bytes between checks of min_free */
 
 struct ab_audit {
 	int fd;
@@ -60,6 +64,8 @@ struct ab_audit {
 	uint64_t min_free;		/* bytes the file system keeps free */
 	int failed;			/* errno of the first failure, or 0 */
 	bool started;			/* the session-start line is written */
+	size_t unchecked;		/* bytes written since the reserve was
+					 * last checked */
 	char session[72];
 	char run[24];
 	char profile[256];
@@ -134,6 +140,7 @@ struct ab_audit *ab_audit_open(const struct ab_audit_cfg *cfg,
 	}
 	a->fd = -1;
 	a->min_free = cfg->min_free;
+	a->unchecked = RESERVE_CHECK;	/* the first line checks */
 	if (cfg->path) {
 		snprintf(a->path, sizeof(a->path), "%s", cfg->path);
 		if (make_parents(cfg->path, e))
@@ -174,20 +181,24 @@ static const char *iso_time(uint64_t us, char *buf, size_t size)
 	return buf;
 }
 
+/* Now, as an ECS date with milliseconds */
+static const char *stamp(char *ts, size_t size)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return iso_time((uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec,
+			ts, size);
+}
+
 static json_t *event_base(struct ab_audit *a, const char *action,
 			  const char *category, const char *kind_type,
 			  const char *outcome)
 {
 	char ts[40];
-	struct timeval tv;
-	struct tm tm;
 	json_t *o;
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ",
-		 (long)(tv.tv_usec / 1000));
+	stamp(ts, sizeof(ts));
 	o = json_pack("{s:s, s:{s:s}, s:{s:s, s:s, s:[s], s:[s], s:s}, "
 		      "s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s}}",
 		      "@timestamp", ts,
@@ -266,11 +277,16 @@ static int write_line(struct ab_audit *a, const char *s, size_t len)
 	struct statvfs vfs;
 	ssize_t n = 0;
 
-	if (a->min_free && !fstatvfs(a->fd, &vfs) &&
-	    (uint64_t)vfs.f_bavail * vfs.f_frsize < a->min_free + len) {
-		fail_log(a, ENOSPC, "below the free space reserve "
-			 "([audit] min_free)");
-		return -1;
+	/* the reserve is checked once per RESERVE_CHECK bytes: it is
+	 * megabytes, a line is hundreds of bytes */
+	if (a->min_free && (a->unchecked += len) >= RESERVE_CHECK) {
+		a->unchecked = 0;
+		if (!fstatvfs(a->fd, &vfs) && (uint64_t)vfs.f_bavail *
+		    vfs.f_frsize < a->min_free + RESERVE_CHECK) {
+			fail_log(a, ENOSPC, "below the free space reserve "
+				 "([audit] min_free)");
+			return -1;
+		}
 	}
 	size_t done = 0;
 	int err;
@@ -295,10 +311,20 @@ static int write_line(struct ab_audit *a, const char *s, size_t len)
 	return -1;
 }
 
+/* One event's text, @len bytes and room for one more (the newline) */
+static void emit_text(struct ab_audit *a, char *s, size_t len)
+{
+	if (a->syslog)
+		syslog(LOG_INFO, "%s", s);
+	if (a->fd >= 0 && !a->failed) {
+		s[len] = '\n';
+		write_line(a, s, len + 1);
+	}
+}
+
 static void emit(struct ab_audit *a, json_t *o)
 {
 	char *s;
-	size_t len;
 
 	if (!o)
 		return;
@@ -308,13 +334,7 @@ static void emit(struct ab_audit *a, json_t *o)
 	json_decref(o);
 	if (!s)
 		return;
-	len = strlen(s);
-	if (a->syslog)
-		syslog(LOG_INFO, "%s", s);
-	if (a->fd >= 0 && !a->failed) {
-		s[len] = '\n';	/* json_dumps gave us len + 1 bytes */
-		write_line(a, s, len + 1);
-	}
+	emit_text(a, s, strlen(s));	/* json_dumps gave len + 1 bytes */
 	free(s);
 }
 
@@ -425,16 +445,99 @@ void ab_audit_session(struct ab_audit *a, bool start, char *const argv[],
 }
 
 /**
- * ab_audit_request() - Log one request or refusal
- * @a:		Log, may be NULL
+ * request_fast() - An http-request or connect event, without jansson
+ * @a:		Log
  * @r:		What happened
+ *
+ * The same fields as request_jansson() below, written straight into a
+ * buffer (jsonw.c): the event of every relayed request, where building a
+ * jansson object cost 16 us.
+ *
+ * Return: 0, or -1 if it did not fit (then the caller uses jansson)
  */
-void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r)
+static int request_fast(struct ab_audit *a, const struct ab_audit_req *r)
+{
+	bool ok = r->allowed && r->status < 400 && !r->failed;
+	char buf[8192], ts[40];
+	struct ab_jw w;
+
+	ab_jw_init(&w, buf, sizeof(buf) - 1);	/* room for the newline */
+	ab_jw_str(&w, "@timestamp", stamp(ts, sizeof(ts)));
+	ab_jw_open(&w, "ecs");
+	ab_jw_str(&w, "version", ECS_VERSION);
+	ab_jw_close(&w);
+	ab_jw_open(&w, "event");
+	ab_jw_str(&w, "kind", "event");
+	ab_jw_str(&w, "action", r->action);
+	ab_jw_list1(&w, "category", "network");
+	ab_jw_list1(&w, "type", r->allowed ? "allowed" : "denied");
+	ab_jw_str(&w, "outcome", ok ? "success" : "failure");
+	ab_jw_int(&w, "duration", (long long)r->duration_us * 1000);
+	if (r->reason)
+		ab_jw_str(&w, "reason", r->reason);
+	ab_jw_close(&w);
+	ab_jw_open(&w, "user");
+	ab_jw_str(&w, "name", a->user);
+	ab_jw_str(&w, "id", a->uid);
+	ab_jw_close(&w);
+	ab_jw_open(&w, "agentbox");
+	ab_jw_str(&w, "session", a->session);
+	ab_jw_str(&w, "run", a->run);
+	ab_jw_str(&w, "profile", a->profile);
+	ab_jw_str(&w, "upstream", a->upstream);
+	if (r->reason && !r->allowed)
+		ab_jw_str(&w, "rule", r->reason);
+	ab_jw_close(&w);
+	ab_jw_open(&w, "destination");
+	ab_jw_str(&w, "domain", r->domain ? r->domain : "");
+	ab_jw_int(&w, "port", (long long)r->port);
+	if (r->address)
+		ab_jw_str(&w, "ip", r->address);
+	ab_jw_int(&w, "bytes", (long long)r->bytes_down);
+	ab_jw_close(&w);
+	ab_jw_open(&w, "source");
+	ab_jw_int(&w, "bytes", (long long)r->bytes_up);
+	ab_jw_close(&w);
+	if (r->url) {
+		ab_jw_open(&w, "url");
+		ab_jw_str(&w, "original", r->url);
+		ab_jw_close(&w);
+	}
+	ab_jw_open(&w, "http");
+	ab_jw_open(&w, "request");
+	ab_jw_str(&w, "method", r->method ? r->method : "");
+	ab_jw_close(&w);
+	if (r->status) {
+		ab_jw_open(&w, "response");
+		ab_jw_int(&w, "status_code", r->status);
+		ab_jw_close(&w);
+	}
+	ab_jw_close(&w);
+	ab_jw_open(&w, "network");
+	ab_jw_str(&w, "transport", "tcp");
+	ab_jw_str(&w, "protocol", "http");
+	ab_jw_close(&w);
+	if (r->who && r->who->pid) {
+		ab_jw_open(&w, "process");
+		ab_jw_int(&w, "pid", (long long)r->who->pid);
+		if (r->who->name[0])
+			ab_jw_str(&w, "name", r->who->name);
+		if (r->who->exe[0])
+			ab_jw_str(&w, "executable", r->who->exe);
+		ab_jw_close(&w);
+	}
+	if (!ab_jw_done(&w))
+		return -1;
+	emit_text(a, buf, w.len);
+	return 0;
+}
+
+/* The same event through jansson: for one that does not fit request_fast's
+ * buffer */
+static void request_jansson(struct ab_audit *a, const struct ab_audit_req *r)
 {
 	json_t *o, *ev, *dst, *http;
 
-	if (!a)
-		return;
 	o = event_base(a, r->action, "network", r->allowed ? "allowed" : "denied",
 		       r->allowed && r->status < 400 && !r->failed ? "success" :
 							       "failure");
@@ -474,6 +577,17 @@ void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r)
 				    json_string(r->reason));
 	add_actor(o, r->who);
 	emit(a, o);
+}
+
+/**
+ * ab_audit_request() - Log one request or refusal
+ * @a:		Log, may be NULL
+ * @r:		What happened
+ */
+void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r)
+{
+	if (a && request_fast(a, r))
+		request_jansson(a, r);
 }
 
 static const char *family_name(int f)
