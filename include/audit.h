@@ -49,6 +49,10 @@ struct ab_audit_req {
 	uint64_t bytes_up, bytes_down;
 	uint64_t duration_us;
 	const struct ab_actor *who;
+	/* folded refusals (audit.c): how many this line stands for, the
+	 * first's and the last's time (us since the epoch); count 0 is 1 */
+	unsigned long count;
+	uint64_t first_us, last_us;
 };
 
 struct ab_audit *ab_audit_open(const struct ab_audit_cfg *cfg,
@@ -57,6 +61,7 @@ void ab_audit_session(struct ab_audit *a, bool start, char *const argv[],
 		      const char *cwd, int exit_code, uint64_t duration_us,
 		      const char *reason);
 void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r);
+void ab_audit_flush(struct ab_audit *a, bool all);
 void ab_audit_socket(struct ab_audit *a, const struct ab_actor *who,
 		     int family, int type, int protocol, int nr,
 		     unsigned long count, uint64_t first_us, uint64_t last_us);

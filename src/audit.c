@@ -56,6 +56,18 @@
 
 #define ECS_VERSION	"8.11.0"
 #define RESERVE_CHECK	65536	/* bytes between checks of min_free */
+#define FOLD_US		1000000	/* refused requests of a kind: one line a second */
+#define FOLD_KINDS	64
+
+/* Refused requests of one kind (process, status, host, port, reason),
+ * counted since their line */
+struct req_fold {
+	bool used;
+	uint64_t until;			/* the interval ends (monotonic us) */
+	struct ab_audit_req r;		/* the first; strings point below */
+	struct ab_actor who;
+	char action[16], reason[400], method[16], domain[256], url[320];
+};
 
 struct ab_audit {
 	int fd;
@@ -66,6 +78,7 @@ struct ab_audit {
 	bool started;			/* the session-start line is written */
 	size_t unchecked;		/* bytes written since the reserve was
 					 * last checked */
+	struct req_fold folds[FOLD_KINDS];
 	char session[72];
 	char run[24];
 	char profile[256];
@@ -475,6 +488,12 @@ static int request_fast(struct ab_audit *a, const struct ab_audit_req *r)
 	ab_jw_int(&w, "duration", (long long)r->duration_us * 1000);
 	if (r->reason)
 		ab_jw_str(&w, "reason", r->reason);
+	if (r->count > 1) {
+		char t0[40], t1[40];
+
+		ab_jw_str(&w, "start", iso_time(r->first_us, t0, sizeof(t0)));
+		ab_jw_str(&w, "end", iso_time(r->last_us, t1, sizeof(t1)));
+	}
 	ab_jw_close(&w);
 	ab_jw_open(&w, "user");
 	ab_jw_str(&w, "name", a->user);
@@ -487,6 +506,8 @@ static int request_fast(struct ab_audit *a, const struct ab_audit_req *r)
 	ab_jw_str(&w, "upstream", a->upstream);
 	if (r->reason && !r->allowed)
 		ab_jw_str(&w, "rule", r->reason);
+	if (!r->allowed)
+		ab_jw_int(&w, "count", r->count ? (long long)r->count : 1);
 	ab_jw_close(&w);
 	ab_jw_open(&w, "destination");
 	ab_jw_str(&w, "domain", r->domain ? r->domain : "");
@@ -575,19 +596,136 @@ static void request_jansson(struct ab_audit *a, const struct ab_audit_req *r)
 	if (r->reason && !r->allowed)
 		json_object_set_new(json_object_get(o, "agentbox"), "rule",
 				    json_string(r->reason));
+	if (!r->allowed)
+		json_object_set_new(json_object_get(o, "agentbox"), "count",
+				    json_integer(r->count ? (json_int_t)r->count :
+						 1));
+	if (r->count > 1) {
+		char t0[40], t1[40];
+
+		json_object_set_new(ev, "start", json_string(
+			iso_time(r->first_us, t0, sizeof(t0))));
+		json_object_set_new(ev, "end", json_string(
+			iso_time(r->last_us, t1, sizeof(t1))));
+	}
 	add_actor(o, r->who);
 	emit(a, o);
+}
+
+static void request_line(struct ab_audit *a, const struct ab_audit_req *r)
+{
+	if (request_fast(a, r))
+		request_jansson(a, r);
+}
+
+static bool same_kind(const struct req_fold *f, const struct ab_audit_req *r)
+{
+	pid_t pid = r->who ? r->who->pid : 0;
+
+	return f->used && f->who.pid == pid && f->r.status == r->status &&
+	       f->r.port == r->port &&
+	       !strcmp(f->domain, r->domain ? r->domain : "") &&
+	       !strcmp(f->reason, r->reason ? r->reason : "");
+}
+
+static void fold_emit(struct ab_audit *a, struct req_fold *f)
+{
+	if (f->r.count)
+		request_line(a, &f->r);
+	f->r.count = 0;
+}
+
+/* Keep a copy of @r as the first of a new kind's interval */
+static void fold_start(struct req_fold *f, const struct ab_audit_req *r,
+		       uint64_t now)
+{
+	memset(f, 0, sizeof(*f));
+	f->used = true;
+	f->until = now + FOLD_US;
+	f->r = *r;
+	if (r->who)
+		f->who = *r->who;
+	f->r.who = &f->who;
+	snprintf(f->action, sizeof(f->action), "%s", r->action);
+	snprintf(f->reason, sizeof(f->reason), "%s", r->reason ? r->reason : "");
+	snprintf(f->method, sizeof(f->method), "%s", r->method ? r->method : "");
+	snprintf(f->domain, sizeof(f->domain), "%s", r->domain ? r->domain : "");
+	snprintf(f->url, sizeof(f->url), "%s", r->url ? r->url : "");
+	f->r.action = f->action;
+	f->r.reason = r->reason ? f->reason : NULL;
+	f->r.method = r->method ? f->method : NULL;
+	f->r.domain = r->domain ? f->domain : NULL;
+	f->r.url = r->url ? f->url : NULL;
+	f->r.address = NULL;
+	f->r.count = 0;
 }
 
 /**
  * ab_audit_request() - Log one request or refusal
  * @a:		Log, may be NULL
  * @r:		What happened
+ *
+ * Refusals are folded as socket() refusals are (notify.c): the first of a
+ * kind (process, status, host, port, reason) is a line at once, the same
+ * ones in the second after it are counted into one line
+ * (agentbox.count, event.start and event.end), written when the second is
+ * over (ab_audit_flush()).  Allowed requests are each a line.
  */
 void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r)
 {
-	if (a && request_fast(a, r))
-		request_jansson(a, r);
+	struct req_fold *f = NULL, *oldest = &a->folds[0];
+	uint64_t now, wall;
+	struct timeval tv;
+
+	if (!a)
+		return;
+	if (r->allowed) {
+		request_line(a, r);
+		return;
+	}
+	now = ab_now_us();
+	gettimeofday(&tv, NULL);
+	wall = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+	for (unsigned i = 0; i < FOLD_KINDS && !f; i++) {
+		if (same_kind(&a->folds[i], r))
+			f = &a->folds[i];
+		else if (a->folds[i].until < oldest->until)
+			oldest = &a->folds[i];
+	}
+	if (f && now < f->until) {
+		if (!f->r.count++)
+			f->r.first_us = wall;
+		f->r.last_us = wall;
+		return;
+	}
+	if (!f) {
+		f = oldest;	/* a free one has until 0: it is the oldest */
+		fold_emit(a, f);
+	} else {
+		fold_emit(a, f);	/* its interval is over */
+	}
+	fold_start(f, r, now);
+	request_line(a, r);	/* the first of its kind, at once */
+}
+
+/**
+ * ab_audit_flush() - Log the refusals counted in intervals that ended
+ * @a:		Log, may be NULL
+ * @all:	Every one, ended or not (the session ends)
+ */
+void ab_audit_flush(struct ab_audit *a, bool all)
+{
+	uint64_t now = ab_now_us();
+
+	for (unsigned i = 0; a && i < FOLD_KINDS; i++) {
+		struct req_fold *f = &a->folds[i];
+
+		if (!f->used || (!all && now < f->until))
+			continue;
+		fold_emit(a, f);
+		f->used = false;
+		f->until = 0;
+	}
 }
 
 static const char *family_name(int f)

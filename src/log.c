@@ -152,6 +152,12 @@ static void print_event(json_t *o, FILE *out)
 				fputs(" -- ", out);
 				put_clean(out, str(o, "event.reason"));
 			}
+			if (num(o, "agentbox.count") > 1) {
+				fprintf(out, " (x%lld until ",
+					num(o, "agentbox.count"));
+				put_clean(out, str(o, "event.end"));
+				fputc(')', out);
+			}
 		}
 	}
 	fputc('\n', out);

@@ -367,6 +367,7 @@ static int on_fold_timer(void *arg, uint32_t events)
 	if (read(s->fold_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return 0;
 	ab_notify_flush(s->c->audit, false);
+	ab_audit_flush(s->c->audit, false);
 	return 0;
 }
 
@@ -517,6 +518,7 @@ fail:
 	s.exit_code = AB_EXIT_SETUP;
 out:
 	ab_notify_flush(c->audit, true);
+	ab_audit_flush(c->audit, true);
 	ab_audit_session(c->audit, false, c->argv, NULL, s.exit_code,
 			 ab_now_us() - t0, why[0] ? why : NULL);
 	if (s.ai)

@@ -281,3 +281,29 @@ assert up["event"]["outcome"] == "failure" and up["event"]["reason"] == "upstrea
 assert cl["event"]["outcome"] == "failure" and cl["event"]["reason"] == "client-reset", cl["event"]
 PY
 }
+
+@test "1,000 refused requests of one process are a few folded lines whose counts add up to 1,000" {
+	run abo -- /usr/bin/python3 -c "$RAW"'
+import socket
+for i in range(1000):
+    c = socket.create_connection((p[0], int(p[1])), timeout=20)
+    c.sendall(b"CONNECT www.evil.test:443 HTTP/1.1\r\nHost: www.evil.test:443\r\n\r\n")
+    assert c.recv(100).startswith(b"HTTP/1.1 403")
+    c.close()'
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	/usr/bin/python3 - "$LOG" <<'PY'
+import json, sys
+lines = [e for e in map(json.loads, open(sys.argv[1]))
+         if e["event"]["action"] == "connect" and e["event"]["type"] == ["denied"]]
+assert sum(e["agentbox"]["count"] for e in lines) == 1000, [e["agentbox"]["count"] for e in lines]
+assert len(lines) <= 30, len(lines)
+for e in lines:
+    assert e["destination"]["domain"] == "www.evil.test" and e["http"]["response"]["status_code"] == 403
+    assert e["process"]["name"] == "python3"
+    if e["agentbox"]["count"] > 1:
+        assert e["event"]["start"] <= e["event"]["end"]
+PY
+	run "$AGENTBOX" log
+	[[ "$output" == *"DENY   python3["*"CONNECT www.evil.test:443 403"*"(x"*" until "* ]]
+}
