@@ -517,20 +517,30 @@ static void peek_status(struct conn *k)
 	}
 }
 
-/* No pipes for a tunnel: a 503 with the reason while the client has had
- * no answer yet (upstream mode: its 200 comes through the tunnel), else
- * (built-in: our 200 is out) a reset, logged as the failure it is */
-static void no_pipe(struct ab_relay *r, struct conn *k)
+/*
+ * One behaviour for a refusal once the head is read: an answer with the
+ * reason while the client has had none yet, a reset only when its answer
+ * is already out (a response begun, or the built-in proxy's 200 of a
+ * tunnel); logged as the failure it is either way
+ */
+static void fail_after_head(struct ab_relay *r, struct conn *k, int code,
+			    const char *text, const char *result)
 {
-	if (k->status == 200) {
-		snprintf(k->reason, sizeof(k->reason), "the relay is out of "
-			 "descriptors (pipe2: %s)", strerror(errno));
-		conn_close(r, k, "no-pipe", true);
+	if (k->resp_started || (k->req.kind == AB_REQ_CONNECT &&
+				k->status == 200)) {
+		conn_close(r, k, result, true);
 		return;
 	}
+	conn_reply(r, k, code, text, k->reason, result);
+}
+
+/* No pipes for a tunnel (upstream mode: its 200 comes through the tunnel,
+ * so the client has had no answer yet) */
+static void no_pipe(struct ab_relay *r, struct conn *k)
+{
 	snprintf(k->reason, sizeof(k->reason), "the relay is out of "
 		 "descriptors (pipe2: %s)", strerror(errno));
-	conn_reply(r, k, 503, "Service Unavailable", k->reason, "no-pipe");
+	fail_after_head(r, k, 503, "Service Unavailable", "no-pipe");
 }
 
 /* Which side reset a tunnel: the result for the logs */
@@ -741,7 +751,8 @@ static int frame_request(struct ab_relay *r, struct conn *k)
 
 		if (why) {
 			snprintf(k->reason, sizeof(k->reason), "%s", why);
-			conn_close(r, k, "bad-request-body", true);
+			fail_after_head(r, k, 400, "Bad Request",
+					"bad-request-body");
 			return -1;
 		}
 		k->cin_body += n;
@@ -1057,7 +1068,10 @@ static void begin(struct ab_relay *r, struct conn *k)
 	if (k->req.kind == AB_REQ_CONNECT) {
 		/* a client may send its first bytes (TLS hello) early */
 		if (rest > OUT_SIZE - k->out_len) {
-			conn_close(r, k, "overflow", true);
+			snprintf(k->reason, sizeof(k->reason), "more than %zu "
+				 "bytes sent before the tunnel was up",
+				 OUT_SIZE - k->out_len);
+			fail_after_head(r, k, 400, "Bad Request", "overflow");
 			return;
 		}
 		memcpy(k->out + k->out_len, k->cin + k->req.head_len, rest);
@@ -1082,7 +1096,10 @@ static void begin(struct ab_relay *r, struct conn *k)
 	k->resp_started = false;
 	k->uin_len = k->uin_ready = 0;
 	if (!k->uin && !(k->uin = malloc(UIN_SIZE))) {
-		conn_close(r, k, "no-memory", true);
+		snprintf(k->reason, sizeof(k->reason), "the relay is out of "
+			 "memory");
+		fail_after_head(r, k, 503, "Service Unavailable",
+				"no-memory");
 		return;
 	}
 	k->state = ST_MSG;
