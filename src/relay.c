@@ -1693,6 +1693,13 @@ static int relay_timeouts(struct ab_relay *r)
 		resume_accept(r);
 	if (r->accept_resume)
 		next = r->accept_resume;
+	/* slots running low: also while nothing new is accepted (all taken,
+	 * the listener paused) */
+	shorten_heads(r);
+	if (r->n_conns * 4 >= r->cfg.max_conns * 3 &&
+	    (k = TAILQ_FIRST(&r->head_q)) && !k->n_reqs &&
+	    k->t_start + HEAD_TIMEOUT_LOW_US < next)
+		next = k->t_start + HEAD_TIMEOUT_LOW_US;
 
 	while ((k = TAILQ_FIRST(&r->head_q)) && k->deadline <= now) {
 		if (k->n_reqs && !k->cin_len)	/* idle keep-alive */

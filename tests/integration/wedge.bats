@@ -64,3 +64,41 @@ time.sleep(6)' 2>/dev/null &
 	echo "supervisor CPU over 3 s: $((t1 - t0)) ticks" >&2
 	[ $((t1 - t0)) -le 10 ]	# 0.1 s of 3: not spinning
 }
+
+@test "with three quarters of the slots taken, heads that have not come in 5 s get their 408 then (not after 60 s) until the slots are free again" {
+	run ab --max-conns 8 -- /usr/bin/python3 -c '
+import os, select, socket, subprocess, sys, time
+t0 = time.time()
+kids = []
+for k in range(2):		# two processes, three slow heads each: 6 of 8
+    pid = os.fork()
+    if pid == 0:
+        held = [socket.create_connection(("10.38.0.1", 3128), timeout=5) for _ in range(3)]
+        for s in held:
+            s.sendall(b"G")
+        got = []
+        while held and time.time() - t0 < 12:
+            for s in select.select(held, [], [], 0.5)[0]:
+                got.append("%s@%d" % (s.recv(64)[:12].decode().replace(" ", "_"), time.time() - t0))
+                held.remove(s)
+        with open(sys.argv[2] + "/kid%d" % k, "w") as f:
+            f.write(" ".join(got))
+        os._exit(0)
+    kids.append(pid)
+time.sleep(6.5)
+rc = subprocess.call(["curl", "-sS", "-m", "10", "-o", "/dev/null", "http://%s/hello" % sys.argv[1]])
+print("curl rc", rc, flush=True)
+for pid in kids:
+    os.waitpid(pid, 0)' "$ORIGIN" "$BATS_TEST_TMPDIR"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"curl rc 0"* ]]
+	got=$(cat "$BATS_TEST_TMPDIR/kid0" "$BATS_TEST_TMPDIR/kid1")
+	echo "408s: $got" >&2
+	# at least one was let go, each at 5 to 8 s (60 s otherwise)
+	[[ "$got" == *HTTP/1.1_408@* ]]
+	for g in $got; do
+		t=${g#*@}
+		[[ "$g" == HTTP/1.1_408@* ]] && [ "$t" -ge 5 ] && [ "$t" -le 8 ]
+	done
+}
