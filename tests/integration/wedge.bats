@@ -39,22 +39,24 @@ print("other rc", rc, flush=True)'
 	grep '"over-share"\|its share' "$AUDIT_LOG" | grep -q '"status_code":503'
 }
 
-@test "a descriptor limit too low for --max-conns: clamped with a warning, and the relay idles while the slots are held" {
+@test "a descriptor limit too low for --max-conns: clamped with a warning, and the relay idles with more connections waiting than it has descriptors" {
 	run bash -c 'ulimit -n 160; "$@"' sh "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- true
 	[ "$status" -eq 0 ]
 	[[ "$output" == "agentbox: max_conns 512 lowered to 16: the descriptor limit is 160 (6 per connection); raise it with ulimit -n" ]]
-	# 40 held connections against 16 slots: the rest wait in the backlog,
-	# and the supervisor takes no CPU while they wait
+	# 200 connections (two processes of 100) against 16 slots and 160
+	# descriptors: more than the relay could hold; they wait in the
+	# backlog, and the supervisor takes no CPU while they wait (accepting
+	# until EMFILE would spin on the readable listener)
 	bash -c 'ulimit -n 160; exec "$@"' sh "$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" -- \
-		/usr/bin/python3 -c '
+		sh -c 'for i in 1 2; do /usr/bin/python3 -c "
 import socket, time
 held = []
-for i in range(40):
+for i in range(100):
     s = socket.socket(); s.setblocking(False)
-    try: s.connect(("10.38.0.1", 3128))
+    try: s.connect((\"10.38.0.1\", 3128))
     except BlockingIOError: pass
     held.append(s)
-time.sleep(6)' 2>/dev/null &
+time.sleep(6)" & done; wait' 2>/dev/null &
 	pid=$!
 	sleep 2
 	t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
