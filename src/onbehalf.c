@@ -413,6 +413,11 @@ void ab_onbehalf_connect(struct ab_onbehalf *ob,
 		err = ENOTSOCK;
 		goto out;
 	}
+	/* the kernel's own limit for a unix address (EINVAL beyond) */
+	if (domain == AF_UNIX && len > sizeof(struct sockaddr_un)) {
+		err = EINVAL;
+		goto out;
+	}
 	if (domain == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) &&
 	    addr.ss_family == AF_UNIX &&
 	    ((struct sockaddr_un *)&addr)->sun_path[0] != '\0') {

@@ -230,3 +230,21 @@ except PermissionError as e:
 	run ab -- unshare -Urm sh -c 'umount -l /proc 2>&1; ls /proc | grep -c "^[0-9]"'
 	[[ "$output" == *"Invalid argument"* || "$output" == *"not permitted"* || "${lines[-1]}" -le 6 ]]
 }
+
+@test "connect() with an oversized unix address (the supervisor copies it): EINVAL as from the kernel, and the session goes on" {
+	run ab -- /usr/bin/python3 -c '
+import ctypes, socket, struct
+libc = ctypes.CDLL(None, use_errno=True)
+for n in (121, 200, 10000):
+    s = socket.socket(socket.AF_UNIX)
+    addr = struct.pack("H", socket.AF_UNIX) + b"/tmp/" + b"A" * n
+    r = libc.connect(s.fileno(), addr, len(addr))
+    print(r, ctypes.get_errno())
+print("still here")'
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[ "$output" = "-1 22
+-1 22
+-1 22
+still here" ]
+}
