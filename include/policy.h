@@ -44,7 +44,6 @@ struct ab_policy {
 	/* [filesystem] writable, none nested in another, shortest first;
 	 * when there is any, everything else is read-only */
 	struct ab_rules roots;
-	char project[4096];		/* $AGENTBOX_PROJECT, "" if none */
 	struct ab_strv pins;		/* directories above the rules */
 	struct ab_strv sockets;		/* host sockets to cover */
 	struct ab_strv unix_allow;	/* [unix] allow patterns, expanded */

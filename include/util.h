@@ -25,6 +25,7 @@ int ab_send_fd(int sock, const void *buf, size_t len, int fd);
 ssize_t ab_recv_fd(int sock, void *buf, size_t len, int *fd);
 void ab_session_id(char *out, size_t size);
 uint64_t ab_now_us(void);
+uint64_t ab_wall_us(void);
 bool ab_inside_agentbox(void);
 
 #endif /* AB_UTIL_H */

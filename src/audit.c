@@ -197,11 +197,7 @@ static const char *iso_time(uint64_t us, char *buf, size_t size)
 /* Now, as an ECS date with milliseconds */
 static const char *stamp(char *ts, size_t size)
 {
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return iso_time((uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec,
-			ts, size);
+	return iso_time(ab_wall_us(), ts, size);
 }
 
 static json_t *event_base(struct ab_audit *a, const char *action,
@@ -675,7 +671,6 @@ void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r)
 {
 	struct req_fold *f = NULL, *oldest = &a->folds[0];
 	uint64_t now, wall;
-	struct timeval tv;
 
 	if (!a)
 		return;
@@ -684,8 +679,7 @@ void ab_audit_request(struct ab_audit *a, const struct ab_audit_req *r)
 		return;
 	}
 	now = ab_now_us();
-	gettimeofday(&tv, NULL);
-	wall = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+	wall = ab_wall_us();
 	for (unsigned i = 0; i < FOLD_KINDS && !f; i++) {
 		if (same_kind(&a->folds[i], r))
 			f = &a->folds[i];

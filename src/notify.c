@@ -56,14 +56,6 @@ struct fold {
 
 static struct fold folds[FOLD_KINDS];
 
-static uint64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void fold_emit(struct ab_audit *audit, struct fold *f)
 {
 	if (f->count)
@@ -100,7 +92,7 @@ static void fold_refusal(struct ab_audit *audit, int fd,
 	int family = (int)d->args[0], type = (int)d->args[1];
 	int protocol = (int)d->args[2], nr = d->nr;
 	struct fold *f = NULL, *free_f = NULL, *oldest = &folds[0];
-	uint64_t now = ab_now_us(), wall = wall_us();
+	uint64_t now = ab_now_us(), wall = ab_wall_us();
 
 	for (unsigned i = 0; i < FOLD_KINDS && !f; i++) {
 		struct fold *c = &folds[i];

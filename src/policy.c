@@ -787,8 +787,6 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 				&x, e))
 			goto fail;
 	settle_roots(pol);
-	if (pol->roots.n && project_dir(&x))
-		snprintf(pol->project, sizeof(pol->project), "%s", x.project);
 	if (pol->roots.n && add_project_files(pol, &x, e))
 		goto fail;
 	for (unsigned i = 0; p && i < p->l[AB_P_READONLY].n; i++)

@@ -1608,6 +1608,7 @@ static void relay_accept(struct ab_relay *r)
 		socklen_t plen = sizeof(peer);
 		struct conn *k;
 		int fd, one = 1;
+		unsigned held;
 
 		if (r->n_conns >= r->cfg.max_conns) {
 			ev.events = 0;
@@ -1664,11 +1665,10 @@ static void relay_accept(struct ab_relay *r)
 		timer_add(r, k, HEAD_TIMEOUT_US);
 		if (!k->who_asked)
 			k->owner = ab_peer_pid(&k->peer);
-		if (over_share(r, k)) {
+		if ((held = over_share(r, k))) {
 			snprintf(k->reason, sizeof(k->reason), "process %d "
 				 "holds %u of the relay's %u connections, its "
-				 "share", (int)k->owner, over_share(r, k),
-				 r->cfg.max_conns);
+				 "share", (int)k->owner, held, r->cfg.max_conns);
 			conn_reply(r, k, 503, "Service Unavailable", k->reason,
 				   "over-share");
 			continue;

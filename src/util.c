@@ -263,6 +263,19 @@ void ab_session_id(char *out, size_t size)
 }
 
 /**
+ * ab_wall_us() - Wall-clock time, for timestamps in logs
+ *
+ * Return: microseconds since the epoch
+ */
+uint64_t ab_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/**
  * ab_now_us() - Monotonic time
  *
  * Return: microseconds since an arbitrary start
