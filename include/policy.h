@@ -17,6 +17,7 @@
 struct ab_fs_rule {
 	char *path;			/* absolute, expanded, no symlink */
 	bool hide;			/* else read-only (or, in roots, writable) */
+	bool priv;			/* hide: a writable tmpfs of its own */
 	bool stub;			/* create it if it is missing */
 	bool dir;			/* a stub is a directory */
 	char origin[96];		/* "FILE:LINE" or "built-in" */

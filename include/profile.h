@@ -55,7 +55,7 @@ enum ab_scalar_key {
 enum ab_list_key {
 	AB_P_READONLY, AB_P_HIDE, AB_P_ALLOW_UNIX, AB_P_UNSET, AB_P_SET,
 	AB_P_PASS, AB_P_EG_ALLOW, AB_P_EG_DENY, AB_P_PORTS, AB_P_ALLOW_NET,
-	AB_P_WRITABLE, AB_P_NLISTS,
+	AB_P_WRITABLE, AB_P_PRIVATE, AB_P_NLISTS,
 };
 
 struct ab_profile {
@@ -75,6 +75,7 @@ struct ab_sysconf {
 	bool user_profiles;		/* default true */
 	char enforce[256];		/* profile name, "" if none */
 	char default_profile[256];	/* "" if none */
+	char claude_profile[256];	/* for Claude Code's shells, "" if none */
 	char path[4096];		/* the file, "" if absent */
 };
 

@@ -270,7 +270,7 @@ static int expand_path(struct expand *x, const char *pattern, char *out,
 }
 
 /* What a path entry of a profile asks for */
-enum rule_kind { RULE_READONLY, RULE_HIDE, RULE_WRITABLE };
+enum rule_kind { RULE_READONLY, RULE_HIDE, RULE_WRITABLE, RULE_PRIVATE };
 
 static int add_rule(struct ab_rules *rs, const char *path, bool hide,
 		    bool stub, bool dir, const char *origin)
@@ -293,6 +293,7 @@ static int add_rule(struct ab_rules *rs, const char *path, bool hide,
 	if (!(r->path = strdup(path)))
 		return -1;
 	r->hide = hide;
+	r->priv = false;
 	r->stub = stub;
 	r->dir = dir;
 	snprintf(r->origin, sizeof(r->origin), "%s", origin);
@@ -305,8 +306,12 @@ static int add_kind(struct ab_policy *pol, enum rule_kind kind,
 {
 	if (kind == RULE_WRITABLE)
 		return add_rule(&pol->roots, path, false, stub, true, origin);
-	return add_rule(&pol->rules, path, kind == RULE_HIDE, stub, dir,
-			origin);
+	if (add_rule(&pol->rules, path, kind != RULE_READONLY, stub,
+		     dir || kind == RULE_PRIVATE, origin))
+		return -1;
+	if (kind == RULE_PRIVATE)
+		pol->rules.v[pol->rules.n - 1].priv = true;
+	return 0;
 }
 
 /**
@@ -371,6 +376,23 @@ static int add_pattern(struct ab_policy *pol, const struct ab_item *it,
 		return 0;
 	return add_kind(pol, kind, exp, true, dir, origin) ?
 		ab_fail(e, ENOMEM, "policy") : 0;
+}
+
+/* [env] set = NAME=~/PATH: the home, as in the path rules */
+static int set_home(struct ab_strv *set, const char *home)
+{
+	for (unsigned i = 0; home && i < set->n; i++) {
+		char *eq = strchr(set->v[i], '='), *nv;
+
+		if (!eq || strncmp(eq + 1, "~/", 2))
+			continue;
+		if (asprintf(&nv, "%.*s=%s%s", (int)(eq - set->v[i]),
+			     set->v[i], home, eq + 2) < 0)
+			return -1;
+		free(set->v[i]);
+		set->v[i] = nv;
+	}
+	return 0;
 }
 
 static int add_builtin(struct ab_policy *pol, const char *path)
@@ -770,7 +792,8 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 		goto fail;
 	if (p && (copy_list(&pol->unset, &p->l[AB_P_UNSET]) ||
 		  copy_list(&pol->set, &p->l[AB_P_SET]) ||
-		  copy_list(&pol->pass, &p->l[AB_P_PASS])))
+		  copy_list(&pol->pass, &p->l[AB_P_PASS]) ||
+		  set_home(&pol->set, home)))
 		goto oom;
 	if (ab_x11_settle(p ? p->s[AB_P_X11].value : NULL, &pol->unix_allow,
 			  &pol->sockets, &pol->unset, &pol->xauth, e))
@@ -795,6 +818,10 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 			goto fail;
 	for (unsigned i = 0; p && i < p->l[AB_P_HIDE].n; i++)
 		if (add_pattern(pol, &p->l[AB_P_HIDE].v[i], RULE_HIDE, &x, e))
+			goto fail;
+	for (unsigned i = 0; p && i < p->l[AB_P_PRIVATE].n; i++)
+		if (add_pattern(pol, &p->l[AB_P_PRIVATE].v[i], RULE_PRIVATE,
+				&x, e))
 			goto fail;
 	settle_rules(pol);
 	if (add_pins(pol))

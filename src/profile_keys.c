@@ -92,6 +92,8 @@ const struct key ab_keys[] = {
 	{ "filesystem", "readonly", K_LIST, AB_P_READONLY, check_fs_path,
 	  T_FREE },
 	{ "filesystem", "hide", K_LIST, AB_P_HIDE, check_fs_path, T_FREE },
+	{ "filesystem", "private", K_LIST, AB_P_PRIVATE, check_fs_path,
+	  T_FREE },
 	{ "filesystem", "writable", K_LIST, AB_P_WRITABLE, check_fs_path,
 	  T_WITHIN },
 	{ "filesystem", "missing", K_SCALAR, AB_P_MISSING, check_choice,
@@ -726,7 +728,7 @@ static int handler(void *user, const char *section, const char *name,
 static int normalize_missing(struct ctx *x)
 {
 	static const int lists[] = { AB_P_READONLY, AB_P_HIDE,
-				     AB_P_WRITABLE };
+				     AB_P_WRITABLE, AB_P_PRIVATE };
 
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
 		struct ab_list *l = &x->p->l[lists[i]];

@@ -61,6 +61,7 @@
 #include "util.h"
 
 #define AB_MAX_ROOTS	64	/* writable roots in one sandbox */
+#define AB_PRIVATE_SIZE	"64m"	/* [filesystem] private: each tmpfs */
 
 /* An empty tmpfs, detached, holding one empty file: the source of hides */
 struct empty {
@@ -157,6 +158,55 @@ static int attach(int dfd, const char *what, const char *target, bool ro,
 }
 
 /**
+ * private_dir() - [filesystem] private: a writable tmpfs of the sandbox's
+ *		   own over a directory, gone when the sandbox ends
+ * @r:		The rule
+ * @st:		What its path is
+ * @e:		Error
+ *
+ * Return: 0, or -1 with @e filled
+ */
+static int private_dir(const struct ab_fs_rule *r, const struct stat *st,
+		       struct ab_err *e)
+{
+	char uid[16], gid[16];
+	int fs, mnt;
+
+	if (!S_ISDIR(st->st_mode))
+		return ab_fail(e, ENOTDIR, "%s: private %s", r->origin,
+			       r->path);
+	snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
+	snprintf(gid, sizeof(gid), "%u", (unsigned)getgid());
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return ab_fail(e, errno, "%s: private %s: fsopen tmpfs",
+			       r->origin, r->path);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", AB_PRIVATE_SIZE, 0) ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "uid", uid, 0) ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "gid", gid, 0) ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
+		ab_fail(e, errno, "%s: private %s: tmpfs", r->origin, r->path);
+		close(fs);
+		return -1;
+	}
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID |
+		      MOUNT_ATTR_NODEV);
+	close(fs);
+	if (mnt < 0)
+		return ab_fail(e, errno, "%s: private %s: fsmount", r->origin,
+			       r->path);
+	if (move_mount(mnt, "", AT_FDCWD, r->path, MOVE_MOUNT_F_EMPTY_PATH)) {
+		ab_fail(e, errno, "%s: private %s: move_mount", r->origin,
+			r->path);
+		close(mnt);
+		return -1;
+	}
+	close(mnt);
+	return 0;
+}
+
+/**
  * file_install() - A file of ours, read-only, over @target
  * @data:	Its content
  * @len:	Its length
@@ -230,8 +280,11 @@ static int make_stub(const struct ab_fs_rule *r, struct ab_err *e)
 				       r->origin, r->path);
 		return 0;
 	}
+	/* empty and without write bits: a placeholder, which programs that
+	 * take an empty writable file for a new one (Claude Code's legacy
+	 * ~/.claude/.config.json) leave alone */
 	fd = open(r->path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
-		  O_NOFOLLOW, 0600);
+		  O_NOFOLLOW, 0400);
 	if (fd < 0 && errno != EEXIST)
 		return ab_fail(e, errno, "%s: stub file %s", r->origin,
 			       r->path);
@@ -368,12 +421,18 @@ int ab_protect_apply(const struct ab_policy *pol, struct ab_err *e)
 
 		if (lstat(r->path, &st)) {
 			ab_fail(e, errno, "%s: %s %s", r->origin,
-				r->hide ? "hide" : "readonly", r->path);
+				r->priv ? "private" : r->hide ? "hide" :
+				"readonly", r->path);
 			goto out;
 		}
 		if (!r->hide) {
 			if (attach(AT_FDCWD, r->path, r->path, true,
 				   "readonly", e))
+				goto out;
+			continue;
+		}
+		if (r->priv) {
+			if (private_dir(r, &st, e))
 				goto out;
 			continue;
 		}

@@ -316,3 +316,31 @@ done" ]
 	[ "$output" = ok ]
 	[ ! -e /nonexistent ]
 }
+
+@test "private: a directory of the sandbox's own, writable inside, discarded after; the host's stays as it was" {
+	use_test_home
+	mkdir -p "$HOME/state"
+	echo host >"$HOME/state/kept"
+	cat >"$BATS_TEST_TMPDIR/p.conf" <<'PROF'
+[profile]
+include = default
+[filesystem]
+writable = ~/state
+private = ~/state/snap/
+private = ~/state/kept-dir/
+[env]
+set = AB_STATE=~/state
+PROF
+	mkdir -p "$HOME/state/kept-dir"
+	echo outside >"$HOME/state/kept-dir/f"
+	cd "$PROJ"
+	run ab --profile "$BATS_TEST_TMPDIR/p.conf" -- /bin/sh -c \
+		'echo "$AB_STATE"; echo in >"$AB_STATE/snap/s" && cat "$AB_STATE/snap/s"; ls -A "$AB_STATE/kept-dir"; echo planted >"$AB_STATE/kept-dir/f"; stat -c %a "$AB_STATE/snap"'
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "${lines[0]}" = "$HOME/state" ]
+	[ "${lines[1]}" = in ]
+	[ "${lines[2]}" = 700 ]
+	# made as a stub where missing, empty on the host after
+	[ -d "$HOME/state/snap" ] && [ -z "$(ls -A "$HOME/state/snap")" ]
+	[ "$(cat "$HOME/state/kept-dir/f")" = outside ]
+}
