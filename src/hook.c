@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* hook.c - agentbox hook claude-code: a Claude Code PreToolUse hook that
- * runs every Bash call inside agentbox.
+ * runs every Bash and Monitor command inside agentbox.
  *
  * Claude Code writes one JSON object on the hook's stdin:
  *
@@ -29,6 +29,10 @@
  * Keys are compared after unescaping, as Claude Code's own parser would;
  * a key we act on that appears twice is refused, because another parser
  * could pick the other one.
+ *
+ * Monitor's command is a shell command too, wrapped the same way; a
+ * Monitor that watches a WebSocket (no command) is opened by Claude Code's
+ * own process, like its WebFetch, and passes.
  *
  * Other tools pass through (no output, exit 0).  A command that is already
  * exactly this wrapper (same binary and profile) is not wrapped again; any
@@ -662,8 +666,8 @@ enum ab_hook_result ab_hook_claude(const char *in, size_t len,
 	struct scan s = { .s = in, .p = in, .end = in + len };
 	struct fields f = { 0 };
 	char head[PATH_MAX * 8 + 64], session[128] = "";
+	bool wrapped, monitor;
 	size_t n = 0;
-	bool wrapped;
 	char *cmd;
 	int rc;
 
@@ -698,7 +702,8 @@ enum ab_hook_result ab_hook_claude(const char *in, size_t len,
 		if (!ab_session_label_ok(session, n))
 			return refuse(out, NOWHERE, "%s", bad_session);
 	}
-	if (!key_is(f.tool, "Bash"))
+	monitor = key_is(f.tool, "Monitor");
+	if (!key_is(f.tool, "Bash") && !monitor)
 		return AB_HOOK_PASS;
 	if (!f.have_input || f.input.p[0] != '{')
 		return refuse(out, NOWHERE, "tool_input missing or not an "
@@ -706,6 +711,8 @@ enum ab_hook_result ab_hook_claude(const char *in, size_t len,
 	s.p = f.input.p;
 	if (scan_object(&s, input_member, &f))
 		return refuse(out, s.at, "%s", s.why);
+	if (monitor && !f.have_command)
+		return AB_HOOK_PASS;	/* a WebSocket watch: Claude's own */
 	if (!f.have_command || !is_string(f.command))
 		return refuse(out, NOWHERE, "tool_input.command missing or not "
 			      "a string");

@@ -98,7 +98,7 @@ static int print_settings(const char *self, const char *profile)
 	snprintf(cmd, sizeof(cmd), "%s hook claude-code --profile %s", qself,
 		 qprof);
 	o = json_pack("{s:{s:[{s:s, s:[{s:s, s:s, s:i, s:s}]}]}}",
-		      "hooks", "PreToolUse", "matcher", "Bash", "hooks",
+		      "hooks", "PreToolUse", "matcher", "Bash|Monitor", "hooks",
 		      "type", "command", "command", cmd, "timeout", 30,
 		      "onFailure", "block");
 	s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -115,7 +115,7 @@ static void hook_usage(FILE *f)
 	fputs("Usage: agentbox hook claude-code [--profile NAME] "
 	      "[--print-settings]\n"
 	      "A Claude Code PreToolUse hook: reads the hook's JSON on stdin "
-	      "and runs\nevery Bash call in agentbox with the profile NAME "
+	      "and runs\nevery Bash and Monitor command in agentbox with the profile NAME "
 	      "(default " AB_HOOK_DEFAULT_PROFILE ").\n"
 	      "  --print-settings  print the settings.json fragment that "
 	      "installs it\nSee agentbox(1), CLAUDE CODE.\n", f);

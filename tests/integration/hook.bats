@@ -125,7 +125,7 @@ print(json.load(sys.stdin)["hookSpecificOutput"]["updatedInput"]["command"], end
 import json, sys
 s = json.load(open(sys.argv[1]))
 (entry,) = s["hooks"]["PreToolUse"]
-assert entry["matcher"] == "Bash", entry
+assert entry["matcher"] == "Bash|Monitor", entry
 (h,) = entry["hooks"]
 assert h["type"] == "command" and h["onFailure"] == "block", h
 open("hookcmd", "w").write(h["command"])

@@ -94,6 +94,23 @@ static void other_tools_pass(void **state)
 		    "\"tool_input\":{\"command\":\"id\"}}", NULL);
 }
 
+/* Monitor's command is a shell command too (it ran outside before); a
+ * Monitor that watches a WebSocket has none and is Claude's own */
+static void monitor_wrapped(void **state)
+{
+	expect_answer("{\"hook_event_name\":\"PreToolUse\",\"tool_name\":"
+		      "\"Monitor\",\"tool_input\":{\"description\":\"d\","
+		      "\"timeout_ms\":5000,\"command\":\"tail -f log\"}}",
+		      ANSWER "{\"description\":\"d\",\"timeout_ms\":5000,"
+		      "\"command\":\"" WRAP "tail -f log'\"}}}\n");
+	expect_pass("{\"hook_event_name\":\"PreToolUse\",\"tool_name\":"
+		    "\"Monitor\",\"tool_input\":{\"description\":\"d\","
+		    "\"timeout_ms\":5000,\"ws\":{\"url\":\"ws://x/\"}}}", NULL);
+	expect_refused("{\"hook_event_name\":\"PreToolUse\",\"tool_name\":"
+		       "\"Monitor\",\"tool_input\":{\"command\":7}}",
+		       "tool_input.command");
+}
+
 static void inside_passes(void **state)
 {
 	struct ab_hook_opts in = opts;
@@ -210,6 +227,7 @@ int main(void)
 		cmocka_unit_test(fields_kept),
 		cmocka_unit_test(command_bytes_kept),
 		cmocka_unit_test(other_tools_pass),
+		cmocka_unit_test(monitor_wrapped),
 		cmocka_unit_test(inside_passes),
 		cmocka_unit_test(no_double_wrap),
 		cmocka_unit_test(malformed_refused),
