@@ -127,6 +127,7 @@ DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
 DEB_TEST  := libcmocka-dev bats squid-openssl curl wget openssl python3 python3-pip git iproute2 chromium libnss3-tools xvfb xauth x11-utils default-jdk-headless \
              procps util-linux passwd strace python3-venv nodejs make python3-xlib xdotool x11-xserver-utils
 DEB_BENCH := hyperfine bubblewrap
+CLAUDE_CODE_VERSION := 2.1.332
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root"; exit 1; fi
 	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH); do \
@@ -142,6 +143,15 @@ deps:
 	@command -v npm >/dev/null || { apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	        --no-install-recommends npm; }
+	@# Claude Code, the version the tests were checked against (its
+	@# package's install script fetches nothing: it links the native
+	@# binary the package carries).  Never started here: it contacts
+	@# its vendor when it starts (tests run it in claude-net only)
+	@grep -qs '"version": "$(CLAUDE_CODE_VERSION)"' \
+	    "$$(npm root -g)/@anthropic-ai/claude-code/package.json" || \
+	    npm install -g --no-fund --no-audit \
+	        --allow-scripts=@anthropic-ai/claude-code \
+	        @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
 
 check: agentbox agentbox-asan $(UNIT_BINS) $(HELPERS)
 	@tests/run-all
@@ -164,6 +174,8 @@ install: agentbox
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MAN5DIR) $(DESTDIR)$(DATADIR)/agentbox/profiles
 	install -m 0755 agentbox $(DESTDIR)$(BINDIR)/agentbox
+	@# prefix mode: Claude Code's CLAUDE_CODE_SHELL_PREFIX (one path)
+	ln -sf agentbox $(DESTDIR)$(BINDIR)/agentbox-claude-shell
 	install -m 0644 man/agentbox.1 $(DESTDIR)$(MANDIR)/man1/agentbox.1
 	install -m 0644 man/agentbox.profile.5 \
 	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
@@ -181,7 +193,8 @@ install: agentbox
 	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/agentbox $(DESTDIR)$(MANDIR)/man1/agentbox.1 \
+	rm -f $(DESTDIR)$(BINDIR)/agentbox $(DESTDIR)$(BINDIR)/agentbox-claude-shell \
+	    $(DESTDIR)$(MANDIR)/man1/agentbox.1 \
 	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/agentbox/,$(PROFILES))
 	rm -f $(DESTDIR)$(DATADIR)/agentbox/squid-agentbox.conf

@@ -8,17 +8,21 @@
  * error.  Exit status: 0 if nothing failed, 1 otherwise.
  */
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -26,8 +30,10 @@
 
 #include <linux/landlock.h>
 #include <netdb.h>
+#include <jansson.h>
 
 #include "audit.h"
+#include "claudeshell.h"
 #include "egress.h"
 #include "hook.h"
 #include "options.h"
@@ -373,6 +379,145 @@ static void check_audit(struct doc *d, struct ab_config *c)
  *
  * Return: 0 if no check failed, 1 otherwise, 2 on a usage error
  */
+/* The version of the Claude Code that @exe is, from its package.json
+ * (npm) or its directory's name (the native installer's versions/X.Y.Z);
+ * never by running it: it contacts its vendor when it starts */
+static int claude_version(const char *exe, char *ver, size_t size)
+{
+	char dir[PATH_MAX], f[PATH_MAX + 16], *slash;
+	json_t *j, *name, *v;
+
+	if (!realpath(exe, dir))
+		return -1;
+	for (int up = 0; up < 4 && (slash = strrchr(dir, '/')) &&
+	     slash != dir; up++) {
+		*slash = '\0';
+		snprintf(f, sizeof(f), "%s/package.json", dir);
+		if (!(j = json_load_file(f, 0, NULL)))
+			continue;
+		name = json_object_get(j, "name");
+		v = json_object_get(j, "version");
+		if (json_is_string(name) && json_is_string(v) &&
+		    !strcmp(json_string_value(name),
+			    "@anthropic-ai/claude-code")) {
+			snprintf(ver, size, "%s", json_string_value(v));
+			json_decref(j);
+			return 0;
+		}
+		json_decref(j);
+	}
+	if (!realpath(exe, dir))
+		return -1;
+	slash = strrchr(dir, '/');
+	if (slash && strspn(slash + 1, "0123456789.") == strlen(slash + 1) &&
+	    strchr(slash + 1, '.') && strlen(slash + 1) < size) {
+		memcpy(ver, slash + 1, strlen(slash + 1) + 1);
+		return 0;
+	}
+	return -1;
+}
+
+/* -1, 0 or 1 as version @a is below, at or above @b (dotted numbers) */
+static int version_cmp(const char *ca, const char *cb)
+{
+	char *a = (char *)(uintptr_t)ca, *b = (char *)(uintptr_t)cb;
+
+	while (*a || *b) {
+		unsigned long x = strtoul(a, &a, 10);
+		unsigned long y = strtoul(b, &b, 10);
+
+		if (x != y)
+			return x < y ? -1 : 1;
+		if (*a == '.')
+			a++;
+		if (*b == '.')
+			b++;
+		if ((*a && !isdigit((unsigned char)*a)) ||
+		    (*b && !isdigit((unsigned char)*b)))
+			break;
+	}
+	return 0;
+}
+
+static bool find_in_path(const char *name, char *out, size_t size)
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	for (p = path; p && *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		if (end == p || *p != '/')
+			continue;
+		snprintf(out, size, "%.*s/%s", (int)(end - p), p, name);
+		if (!access(out, X_OK))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * check_claude() - Claude Code: is it new enough for prefix mode, and do
+ *		    its managed settings set the prefix to this agentbox
+ * @d:		Doctor
+ */
+static void check_claude(struct doc *d)
+{
+	static const char managed[] = "/etc/claude-code/managed-settings.json";
+	char exe[PATH_MAX], ver[64], self[PATH_MAX];
+	const char *prefix = NULL;
+	struct stat a, b, l;
+	bool have = find_in_path("claude", exe, sizeof(exe));
+	json_t *j, *v;
+
+	if (have && !claude_version(exe, ver, sizeof(ver))) {
+		if (version_cmp(ver, AB_CLAUDE_MIN_VERSION) < 0)
+			say(d, "warn", "upgrade Claude Code, or use hook mode "
+			    "(agentbox hook claude-code --print-settings)",
+			    "Claude Code %s (%s) is older than "
+			    AB_CLAUDE_MIN_VERSION ", the version prefix mode "
+			    "was checked with (Bash, Monitor, background "
+			    "Bash, subagents)", ver, exe);
+		else
+			say(d, "ok", NULL, "Claude Code %s (%s)", ver, exe);
+	} else if (have) {
+		say(d, "warn", "prefix mode was checked with Claude Code "
+		    AB_CLAUDE_MIN_VERSION, "Claude Code at %s: version not "
+		    "found (no package.json, no versions/X.Y.Z)", exe);
+	}
+
+	j = json_load_file(managed, 0, NULL);
+	v = json_object_get(json_object_get(j, "env"),
+			    "CLAUDE_CODE_SHELL_PREFIX");
+	if (json_is_string(v))
+		prefix = json_string_value(v);
+	if (!prefix || !*prefix) {
+		if (have || j)
+			say(d, "warn", "put the output of 'agentbox "
+			    "claude-code --print-managed-settings' in it",
+			    "%s%s does not set CLAUDE_CODE_SHELL_PREFIX: Claude "
+			    "Code's shell commands run outside agentbox",
+			    managed, j ? "" : " is missing, so it");
+		json_decref(j);
+		return;
+	}
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	self[n > 0 ? n : 0] = '\0';
+	if (stat(prefix, &a) || stat(self, &b) || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino)
+		say(d, "FAIL", "agentbox claude-code --print-managed-settings "
+		    "prints the right value", "%s: CLAUDE_CODE_SHELL_PREFIX %s "
+		    "is not this agentbox (%s): every shell command of Claude "
+		    "Code fails or runs unsandboxed", managed, prefix, self);
+	else if (lstat(prefix, &l) || l.st_uid != 0)
+		say(d, "warn", "install it with make install (root-owned)",
+		    "CLAUDE_CODE_SHELL_PREFIX %s is not owned by root: its "
+		    "owner decides what Claude Code's shells run", prefix);
+	else
+		say(d, "ok", NULL, "%s: Claude Code's shells run through %s",
+		    managed, prefix);
+	json_decref(j);
+}
+
 int ab_doctor_main(int argc, char *argv[])
 {
 	extern char **environ;
@@ -410,6 +555,7 @@ int ab_doctor_main(int argc, char *argv[])
 	printf("agentbox doctor: can agentbox run here?\n");
 	check_kernel(&d);
 	check_userns(&d);
+	check_claude(&d);
 
 	/* the configuration such a run would have */
 	rc = ab_options_parse(&c, targc, targv, &e);

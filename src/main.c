@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "claudeshell.h"
 #include "egress.h"
 #include "err.h"
 #include "hook.h"
@@ -146,8 +147,21 @@ int main(int argc, char *argv[])
 	struct ab_egress *eg = NULL;
 	struct ab_config c;
 	struct ab_err e = { 0 };
-	int rc;
+	struct ab_claude_cmd cc;
+	int rc, now;
 
+	if (ab_claude_shell_named(argv[0])) {
+		if (ab_claude_shell(argc, argv, &cc, &now, &e)) {
+			ab_err_print(&e);
+			return AB_EXIT_SETUP;
+		}
+		if (now >= 0)
+			return now;
+		argc = cc.argc;
+		argv = cc.argv;
+	} else if (argc > 1 && !strcmp(argv[1], "claude-code")) {
+		return ab_claude_main(argc - 1, argv + 1);
+	}
 	if (argc > 1 && !strcmp(argv[1], "profile"))
 		return ab_profile_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "log"))

@@ -288,11 +288,26 @@ uint64_t ab_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Whether /proc/self/status has the line "KEY<tab>VALUE" */
+static bool status_is(const char *key, const char *value)
+{
+	char buf[4096], want[64];
+	ssize_t n;
+
+	n = ab_read_small_file("/proc/self/status", buf, sizeof(buf));
+	if (n <= 0)
+		return false;
+	snprintf(want, sizeof(want), "\n%s\t%s\n", key, value);
+	return strstr(buf, want) != NULL;
+}
+
 /**
  * ab_inside_agentbox() - Whether this process runs inside an agentbox sandbox
  *
  * The AGENTBOX marker alone is a variable anyone can set; inside agentbox
- * the user namespace also maps one id, where the initial one maps them all.
+ * the user namespace also maps one id, where the initial one maps them all,
+ * and the process has no capability bounding set, no_new_privs and a
+ * seccomp filter.
  *
  * Return: true if both say so
  */
@@ -306,6 +321,12 @@ bool ab_inside_agentbox(void)
 		return false;
 	if (ab_read_small_file("/proc/self/uid_map", buf, sizeof(buf)) <= 0)
 		return false;
-	return !(sscanf(buf, "%lu %lu %lu", &in, &out, &count) == 3 &&
-		 in == 0 && out == 0 && count == 4294967295UL);
+	if (sscanf(buf, "%lu %lu %lu", &in, &out, &count) == 3 &&
+	    in == 0 && out == 0 && count == 4294967295UL)
+		return false;
+	/* and what agentbox leaves every process inside with: no
+	 * capabilities to gain, no new privileges, a seccomp filter (a
+	 * rootless container with a forged marker has a bounding set) */
+	return status_is("CapBnd:", "0000000000000000") &&
+	       status_is("NoNewPrivs:", "1") && status_is("Seccomp:", "2");
 }

@@ -12,7 +12,13 @@ load helpers
 	[[ "$output" == *"ok    user, network, mount and pid namespaces and a fresh /proc can be made"* ]]
 	[[ "$output" == *"ok    upstream 127.0.0.1:$SQUID_PORT (from --upstream) answers"* ]]
 	[[ "$output" == *"ok    a sandbox (namespaces, veth, seccomp, relay) runs /bin/true"* ]]
-	[ "${lines[-1]}" = "0 failed, 0 warnings" ]
+	# with Claude Code installed, the machine's own managed settings do
+	# not set the prefix (claude.bats checks them in a mount namespace)
+	if [[ "$output" == *"warn  /etc/claude-code/managed-settings.json"* ]]; then
+		[ "${lines[-1]}" = "0 failed, 1 warnings" ]
+	else
+		[ "${lines[-1]}" = "0 failed, 0 warnings" ]
+	fi
 }
 
 @test "doctor: an upstream that does not answer and a broken profile are named, with what to do" {
