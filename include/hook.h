@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* hook.h - agentbox hook claude-code: every Bash call of Claude Code runs in
- * agentbox.
+/* hook.h - agentbox hook claude-code: every Bash and Monitor command of
+ * Claude Code runs in agentbox (hook mode; prefix mode is claudeshell.h).
  *
  * ab_hook_claude() is pure (no file, no environment) and unit tested: it
- * takes the hook's JSON input and either wraps the Bash command, passes the
+ * takes the hook's JSON input and either wraps the command, passes the
  * call through untouched, or refuses the input with a reason.
  */
 #ifndef AB_HOOK_H

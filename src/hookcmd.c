@@ -115,8 +115,10 @@ static void hook_usage(FILE *f)
 	fputs("Usage: agentbox hook claude-code [--profile NAME] "
 	      "[--print-settings]\n"
 	      "A Claude Code PreToolUse hook: reads the hook's JSON on stdin "
-	      "and runs\nevery Bash and Monitor command in agentbox with the profile NAME "
-	      "(default " AB_HOOK_DEFAULT_PROFILE ").\n"
+	      "and runs\nevery Bash and Monitor command in agentbox with the "
+	      "profile NAME\n(default " AB_HOOK_DEFAULT_PROFILE ").  Claude Code "
+	      "2.1.332 and later: prefer\nprefix mode (agentbox claude-code "
+	      "--print-managed-settings).\n"
 	      "  --print-settings  print the settings.json fragment that "
 	      "installs it\nSee agentbox(1), CLAUDE CODE.\n", f);
 }

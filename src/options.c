@@ -449,6 +449,8 @@ void ab_usage(int fd)
 "Usage: agentbox [OPTION...] [--] COMMAND [ARG...]\n"
 "       agentbox profile list | show [NAME] | lint PATH...\n"
 "       agentbox log [-f] [-s SESSION] [-n N] [--json] [FILE]\n"
+"       agentbox claude-code --print-managed-settings\n"
+"       agentbox-claude-shell SCRIPT (Claude Code's CLAUDE_CODE_SHELL_PREFIX)\n"
 "       agentbox hook claude-code [--profile NAME] [--print-settings]\n"
 "       agentbox connect HOST PORT   (inside: a tunnel through the proxy)\n"
 "       agentbox doctor [--profile NAME] [--upstream URL]\n"
