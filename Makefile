@@ -48,10 +48,16 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) \
 LDFLAGS   ?=
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
 
-# src/seccomp.c holds the filter's rules and runs at build time only
-SRCS      := $(filter-out src/seccomp.c,$(wildcard src/*.c))
-GEN_SRCS  := tools/gen-seccomp.c src/seccomp.c src/err.c
-PURE_SRCS := src/egress.c src/hook.c src/http.c src/pem.c src/options.c src/env.c src/err.c src/util.c
+# src/ holds one folder per subsystem: cli/ (the commands), claude/ (Claude
+# Code: prefix mode, hook), sandbox/ (namespaces, mounts, seccomp, init),
+# policy/ (profiles, egress policy), relay/ (the relay and its HTTP),
+# audit/ (the audit log), common/ (errors, helpers).
+# src/sandbox/seccomp.c holds the filter's rules and runs at build time only
+SRCS      := $(filter-out src/sandbox/seccomp.c,$(wildcard src/*/*.c))
+GEN_SRCS  := tools/gen-seccomp.c src/sandbox/seccomp.c src/common/err.c
+PURE_SRCS := src/policy/egress.c src/claude/hook.c src/relay/http.c \
+             src/sandbox/pem.c src/cli/options.c src/sandbox/env.c \
+             src/common/err.c src/common/util.c
 HDRS      := $(wildcard include/*.h)
 
 OBJS      := $(SRCS:src/%.c=build/%.o)
@@ -74,6 +80,7 @@ agentbox: $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(RUN_LIBS)
 
 build/%.o: src/%.c $(HDRS) | build
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 build/gen-seccomp: $(GEN_SRCS) $(HDRS) | build
@@ -82,10 +89,10 @@ build/gen-seccomp: $(GEN_SRCS) $(HDRS) | build
 build/seccomp-filter.h: build/gen-seccomp
 	$< >$@.tmp && mv $@.tmp $@
 
-build/seccomp-load.o build/asan/seccomp-load.o: build/seccomp-filter.h
+build/sandbox/seccomp-load.o build/asan/sandbox/seccomp-load.o: build/seccomp-filter.h
 
 # the built-in copy of the default profile (.incbin)
-build/profile.o build/asan/profile.o: profiles/default.conf
+build/policy/profile.o build/asan/policy/profile.o: profiles/default.conf
 
 asan: agentbox-asan
 
@@ -93,6 +100,7 @@ agentbox-asan: $(ASAN_OBJS)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(ALL_LDFLAGS) -o $@ $^ $(RUN_LIBS)
 
 build/asan/%.o: src/%.c $(HDRS) | build
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
 
 build:
@@ -102,15 +110,16 @@ build/tests/test_%: tests/unit/test_%.c $(PURE_SRCS) $(HDRS) \
                     build/seccomp-filter.h | build
 	$(CC) $(ALL_CFLAGS) -Wno-write-strings -Wno-discarded-qualifiers \
 	    $(ASAN_FLAGS) -U_FORTIFY_SOURCE $(ALL_LDFLAGS) \
-	    -o $@ $< $(PURE_SRCS) src/seccomp-load.c -lcmocka
+	    -o $@ $< $(PURE_SRCS) src/sandbox/seccomp-load.c -lcmocka
 
 # The audit log's JSON writer, checked against jansson
-build/tests/test_jsonw: tests/unit/test_jsonw.c src/jsonw.c $(HDRS) | build
+build/tests/test_jsonw: tests/unit/test_jsonw.c src/audit/jsonw.c $(HDRS) | build
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -U_FORTIFY_SOURCE $(ALL_LDFLAGS) \
-	    -o $@ $< src/jsonw.c -lcmocka -ljansson
+	    -o $@ $< src/audit/jsonw.c -lcmocka -ljansson
 
 # The profile grammar, on text in memory (libinih)
-PROFILE_SRCS := src/profile_keys.c src/profile.c src/profile_apply.c
+PROFILE_SRCS := src/policy/profile_keys.c src/policy/profile.c \
+                src/policy/profile_apply.c
 build/tests/test_profile: tests/unit/test_profile.c $(PURE_SRCS) \
                           $(PROFILE_SRCS) profiles/default.conf $(HDRS) | build
 	$(CC) $(ALL_CFLAGS) -Wno-write-strings -Wno-discarded-qualifiers \
@@ -204,16 +213,17 @@ uninstall:
 # libFuzzer on the HTTP parsers, the hook's JSON and the profile grammar
 # (clang); FUZZ_TIME seconds each, from the corpus
 FUZZ_TIME ?= 60
-build/fuzz_http: tests/fuzz/fuzz_http.c src/http.c include/http.h | build
+build/fuzz_http: tests/fuzz/fuzz_http.c src/relay/http.c include/http.h | build
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -iquote include \
 	    -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_http.c \
-	    src/http.c
+	    src/relay/http.c
 
-build/fuzz_hook: tests/fuzz/fuzz_hook.c src/hook.c src/options.c src/http.c \
-                 src/err.c include/hook.h | build
+build/fuzz_hook: tests/fuzz/fuzz_hook.c src/claude/hook.c src/cli/options.c \
+                 src/relay/http.c src/common/err.c include/hook.h | build
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -iquote include \
 	    -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_hook.c \
-	    src/hook.c src/options.c src/http.c src/err.c
+	    src/claude/hook.c src/cli/options.c src/relay/http.c \
+	    src/common/err.c
 
 build/fuzz_profile: tests/fuzz/fuzz_profile.c $(PROFILE_SRCS) $(PURE_SRCS) \
                     profiles/default.conf $(HDRS) | build

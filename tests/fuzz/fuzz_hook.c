@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* fuzz_hook.c - libFuzzer target for the Claude Code hook (src/hook.c).
+/* fuzz_hook.c - libFuzzer target for the Claude Code hook (src/claude/hook.c).
  *
  *   make fuzz              builds and runs this one too, for FUZZ_TIME
  *

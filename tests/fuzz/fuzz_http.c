@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* fuzz_http.c - libFuzzer target for the request/response head parsers,
- * the chunked-body walker and the head rewriter (src/http.c).
+ * the chunked-body walker and the head rewriter (src/relay/http.c).
  *
  *   make fuzz              build build/fuzz_http and run it for FUZZ_TIME
  *

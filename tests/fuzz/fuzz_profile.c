@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* fuzz_profile.c - libFuzzer target for the profile grammar
- * (src/profile_keys.c), on text in memory.
+ * (src/policy/profile_keys.c), on text in memory.
  *
  * The first byte chooses whether the rest is read as an ordinary profile
  * or after an enforced one (so the tightening rules run too).  Besides the

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* test_egress.c - the built-in proxy's policy (src/egress.c). */
+/* test_egress.c - the built-in proxy's policy (src/policy/egress.c). */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>

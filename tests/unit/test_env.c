@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* test_env.c - the command's environment (src/env.c). */
+/* test_env.c - the command's environment (src/sandbox/env.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* test_hook.c - the Claude Code hook's answer (src/hook.c). */
+/* test_hook.c - the Claude Code hook's answer (src/claude/hook.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* test_http.c - request head parsing (src/http.c). */
+/* test_http.c - request head parsing (src/relay/http.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

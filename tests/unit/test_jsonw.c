@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* test_jsonw.c - the audit log's JSON writer (src/jsonw.c), checked
+/* test_jsonw.c - the audit log's JSON writer (src/audit/jsonw.c), checked
  * against jansson: its text always parses, a valid UTF-8 string comes back
  * as it was, anything else as U+FFFD, and only ASCII is written. */
 #include <setjmp.h>

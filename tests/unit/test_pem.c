@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* test_pem.c - the ca_bundle check: certificates only (src/pem.c). */
+/* test_pem.c - the ca_bundle check: certificates only (src/sandbox/pem.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

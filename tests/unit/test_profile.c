@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* test_profile.c - the profile grammar and its tightening rules, on text in
- * memory (src/profile_keys.c; no file, no ownership check). */
+ * memory (src/policy/profile_keys.c; no file, no ownership check). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
