@@ -95,7 +95,8 @@ for pid in kids:
 	echo "$output" >&2
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"curl rc 0"* ]]
-	got=$(cat "$BATS_TEST_TMPDIR/kid0" "$BATS_TEST_TMPDIR/kid1")
+	# each file is one line without its newline: joined by a space
+	got="$(cat "$BATS_TEST_TMPDIR/kid0") $(cat "$BATS_TEST_TMPDIR/kid1")"
 	echo "408s: $got" >&2
 	# at least one was let go, each at 5 to 8 s (60 s otherwise)
 	[[ "$got" == *HTTP/1.1_408@* ]]
