@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* conn.h - what the relay's files share: the connection, the relay, and
+ * the functions one file offers the others (rl_ prefix).
+ */
+#ifndef AB_RELAY_CONN_H
+#define AB_RELAY_CONN_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "http.h"
+#include "peer.h"
+#include "relay.h"
+#include "resolve.h"
+
+#define HEAD_TIMEOUT_US		(60 * 1000000ULL)
+#define HEAD_TIMEOUT_LOW_US	(5 * 1000000ULL)	/* slots running low */
+#define ACCEPT_PAUSE_US		(100 * 1000ULL)	/* after EMFILE */
+#define FDS_PER_CONN		6	/* client, upstream, two pipes */
+#define FDS_RESERVED		64	/* the supervisor's own, and slack */
+#define CONNECT_TIMEOUT_US	(10 * 1000000ULL)
+#define PUMP_ROUNDS		8	/* per event, for fairness */
+#define MSG_ROUNDS		16
+#define ACCEPT_BATCH		64
+#define MAX_EVENTS		128
+#define CIN_SIZE		AB_HEAD_MAX
+#define OUT_SIZE		(AB_HEAD_MAX + 2048)
+#define UIN_SIZE		65536
+
+enum tag_kind { T_LISTENER, T_WATCH, T_CLIENT, T_UPSTREAM, T_RESOLVER };
+
+struct tag {
+	enum tag_kind kind;
+	void *ptr;
+};
+
+enum conn_state {
+	ST_HEAD, ST_RESOLVE, ST_CONNECTING, ST_SEND, ST_SPLICE, ST_MSG,
+	ST_DEAD,
+};
+
+enum resp_phase { RP_HEAD, RP_BODY, RP_DONE };
+
+struct flow {
+	int src, dst;
+	int pipe_r, pipe_w;
+	size_t queued;		/* bytes in the pipe */
+	bool eof;		/* source at end of stream */
+	bool shut;		/* end of stream passed on to dst */
+	int failed;		/* the descriptor that failed, or -1 */
+	uint64_t bytes;		/* delivered to dst */
+};
+
+struct conn {
+	struct ab_relay *relay;
+	struct tag ctag, utag;
+	int cfd, ufd;
+	enum conn_state state;
+	uint32_t cev, uev;		/* current epoll interest */
+	bool u_registered;
+
+	char *cin;			/* from the client: heads and bodies */
+	size_t cin_len;
+	char *out;			/* to upstream: the forwarded head */
+	size_t out_len, out_sent;
+	char *uin;			/* from upstream (MSG) */
+	size_t uin_len, uin_ready;	/* ready: framed, to the client */
+
+	struct ab_req req;		/* the current request */
+	bool req_open;			/* accepted, not yet logged */
+	char ukey[300];			/* what ufd is connected to */
+	struct ab_addrs addrs;		/* built-in: where to connect */
+	unsigned addr_i;
+	char addr_text[INET6_ADDRSTRLEN];
+	bool dns_pending;		/* a lookup holds a pointer to us */
+
+	/* MSG: the request body ... */
+	size_t cin_body;		/* framed body bytes at cin's start */
+	long long req_left;		/* Content-Length left, -1: chunked */
+	struct ab_chunked req_ch;
+	bool req_framed;		/* its end has been read */
+	/* ... and the response */
+	enum resp_phase rphase;
+	long long resp_left;		/* >= 0, or AB_BODY_* */
+	struct ab_chunked resp_ch;
+	bool resp_close;		/* no other request after this one */
+	bool resp_started;		/* bytes of it reached the client */
+	unsigned n_reqs;		/* finished on this connection */
+
+	struct flow c2u, u2c;		/* SPLICE */
+	uint64_t t_start, t_req, deadline;
+	uint64_t up0, down0;		/* byte counts when t_req began */
+	uint64_t up, down;		/* bytes client->upstream and back */
+	char target[320];		/* "CONNECT host:port", for -v */
+	int status;			/* upstream's or ours */
+	const char *result;
+	char reason[400];		/* why we refused or failed */
+	struct ab_actor who;		/* the process that connected */
+	pid_t owner;			/* its pid for the share, 0 unknown */
+	struct sockaddr_in peer;	/* its address, to find it */
+	bool who_asked;
+	TAILQ_ENTRY(conn) timer;	/* on head_q or connect_q */
+	bool on_timer;
+	TAILQ_ENTRY(conn) link;		/* on all_q, then on dead_q */
+};
+
+TAILQ_HEAD(conn_q, conn);
+
+struct watch {
+	struct tag tag;
+	int fd;
+	ab_relay_cb cb;
+	void *arg;
+};
+
+struct ab_relay {
+	struct ab_relay_cfg cfg;
+	int epfd;
+	struct tag ltag, rtag;
+	bool listening;
+	uint64_t accept_resume;		/* paused for lack of descriptors
+					 * until then, 0 if not */
+	unsigned n_conns;
+	size_t pipe_cap;
+	struct sockaddr_in me;		/* the listener's address */
+	struct ab_resolver *res;
+	struct conn_q all_q, head_q, connect_q, dead_q;
+	struct watch watches[8];
+	unsigned n_watches;
+	int stop;
+};
+
+/* relay.c */
+bool rl_again(int err);
+void rl_conn_who(struct ab_relay *r, struct conn *k);
+void rl_req_log(struct ab_relay *r, struct conn *k);
+void rl_timer_remove(struct ab_relay *r, struct conn *k);
+void rl_timer_add(struct ab_relay *r, struct conn *k, uint64_t timeout);
+void rl_set_interest(struct ab_relay *r, int fd, struct tag *t, uint32_t *cur,
+		     uint32_t want);
+void rl_close_fd(int *fd);
+void rl_close_upstream(struct conn *k);
+void rl_free_bufs(struct conn *k);
+void rl_conn_close(struct ab_relay *r, struct conn *k, const char *result,
+		   bool reset);
+void rl_conn_reply(struct ab_relay *r, struct conn *k, int code,
+		   const char *text, const char *why, const char *result);
+void rl_refuse(struct ab_relay *r, struct conn *k);
+
+/* intake.c */
+void rl_conn_head(struct ab_relay *r, struct conn *k);
+void rl_read_head(struct ab_relay *r, struct conn *k);
+void rl_begin(struct ab_relay *r, struct conn *k);
+
+/* dial.c */
+void rl_route(struct ab_relay *r, struct conn *k);
+void rl_connected(struct ab_relay *r, struct conn *k);
+bool rl_idle_alive(int fd);
+
+/* tunnel.c */
+void rl_fail_after_head(struct ab_relay *r, struct conn *k, int code,
+			const char *text, const char *result);
+void rl_send_out(struct ab_relay *r, struct conn *k);
+void rl_splice_event(struct ab_relay *r, struct conn *k, bool upstream,
+		     uint32_t ev);
+
+/* msg.c */
+void rl_msg_pump(struct ab_relay *r, struct conn *k);
+void rl_msg_event(struct ab_relay *r, struct conn *k, bool upstream,
+		  uint32_t ev);
+
+#endif /* AB_RELAY_CONN_H */

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: MIT
+/* dial.c - where a request goes: the upstream proxy, or (built-in)
+ * the origin, resolved and its addresses checked (RESOLVE, CONNECTING).
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "egress.h"
+#include "http.h"
+#include "peer.h"
+#include "relay.h"
+#include "resolve.h"
+#include "util.h"
+
+#include "conn.h"
+
+static void connect_failed(struct ab_relay *r, struct conn *k, int err)
+{
+	if (r->cfg.builtin)
+		snprintf(k->reason, sizeof(k->reason), "cannot connect to "
+			 "%s port %u (%s): %s", k->req.host, k->req.port,
+			 k->addr_text, strerror(err));
+	else
+		snprintf(k->reason, sizeof(k->reason), "upstream proxy %s "
+			 "unreachable: %s", r->cfg.up_name, strerror(err));
+	rl_conn_reply(r, k, 502, "Bad Gateway", k->reason,
+		   "upstream-unreachable");
+}
+
+/**
+ * connect_to() - Start a non-blocking connect
+ * @r:		Relay
+ * @k:		Connection
+ * @sa:		Where to
+ * @len:	Its length
+ *
+ * Return: 0 if started, else an errno
+ */
+static int connect_to(struct ab_relay *r, struct conn *k,
+		      const struct sockaddr *sa, socklen_t len)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &k->utag };
+	int one = 1;
+
+	k->ufd = socket(sa->sa_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (k->ufd < 0)
+		return errno;
+	setsockopt(k->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(k->ufd, sa, len) && errno != EINPROGRESS) {
+		int err = errno;
+
+		rl_close_upstream(k);
+		return err;
+	}
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, k->ufd, &ev)) {
+		int err = errno;
+
+		rl_close_upstream(k);
+		return err;
+	}
+	k->u_registered = true;
+	k->uev = EPOLLOUT;
+	return 0;
+}
+
+/* An idle upstream connection is reusable if it has not closed or talked */
+bool rl_idle_alive(int fd)
+{
+	char c;
+
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	       errno == EAGAIN;
+}
+
+/**
+ * take_warm() - Use the connection made at start to check the upstream
+ * @r:		Relay
+ *
+ * Return: a connected upstream socket, or -1 if there is none or it closed
+ */
+static int take_warm(struct ab_relay *r)
+{
+	int fd = r->cfg.warm_fd;
+
+	if (fd < 0)
+		return -1;
+	r->cfg.warm_fd = -1;
+	if (rl_idle_alive(fd))
+		return fd;
+	close(fd);
+	return -1;
+}
+
+
+static void connect_next(struct ab_relay *r, struct conn *k)
+{
+	int err = 0;
+
+	k->state = ST_CONNECTING;
+	rl_set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
+	if (!r->cfg.builtin) {
+		int fd = take_warm(r);
+
+		if (fd >= 0) {
+			struct epoll_event ev = { .events = EPOLLOUT,
+						  .data.ptr = &k->utag };
+
+			k->ufd = fd;
+			if (!epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+				k->u_registered = true;
+				k->uev = EPOLLOUT;
+				rl_timer_add(r, k, CONNECT_TIMEOUT_US);
+				return;
+			}
+			rl_close_upstream(k);
+		}
+		err = connect_to(r, k, (struct sockaddr *)&r->cfg.up,
+				 r->cfg.up_len);
+	} else {
+		while (k->addr_i < k->addrs.n) {
+			const struct sockaddr *sa = (struct sockaddr *)
+				&k->addrs.a[k->addr_i];
+
+			inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
+				  (const void *)&((const struct sockaddr_in *)
+						  (const void *)sa)->sin_addr :
+				  (const void *)&((const struct sockaddr_in6 *)
+						  (const void *)sa)->sin6_addr,
+				  k->addr_text, sizeof(k->addr_text));
+			err = connect_to(r, k, sa, k->addrs.len[k->addr_i]);
+			k->addr_i++;
+			if (!err)
+				break;
+		}
+	}
+	if (err) {
+		connect_failed(r, k, err);
+		return;
+	}
+	rl_timer_add(r, k, CONNECT_TIMEOUT_US);
+}
+
+void rl_connected(struct ab_relay *r, struct conn *k)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	rl_timer_remove(r, k);
+	if (getsockopt(k->ufd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	if (err) {
+		rl_close_upstream(k);
+		if (r->cfg.builtin && k->addr_i < k->addrs.n) {
+			connect_next(r, k);
+			return;
+		}
+		connect_failed(r, k, err);
+		return;
+	}
+	if (r->cfg.builtin)
+		snprintf(k->ukey, sizeof(k->ukey), "%s:%u", k->req.host,
+			 k->req.port);
+	else
+		snprintf(k->ukey, sizeof(k->ukey), "upstream");
+	rl_begin(r, k);
+}
+
+/**
+ * check_addrs() - Keep the addresses the policy allows
+ * @r:		Relay
+ * @k:		Connection; on refusal k->reason says why
+ *
+ * Return: 0 if any is left, -1 if all were refused
+ */
+static int check_addrs(struct ab_relay *r, struct conn *k, bool literal)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < k->addrs.n; i++) {
+		char why[300];
+
+		if (ab_egress_addr(r->cfg.egress,
+				   (struct sockaddr *)&k->addrs.a[i], why,
+				   sizeof(why))) {
+			if (k->reason[0])
+				continue;
+			if (literal)
+				snprintf(k->reason, sizeof(k->reason), "%s",
+					 why);
+			else
+				snprintf(k->reason, sizeof(k->reason),
+					 "%.120s resolves to %.250s",
+					 k->req.host, why);
+			continue;
+		}
+		k->addrs.a[kept] = k->addrs.a[i];
+		k->addrs.len[kept++] = k->addrs.len[i];
+	}
+	k->addrs.n = kept;
+	if (!kept)
+		return -1;
+	k->reason[0] = '\0';
+	return 0;
+}
+
+static void on_resolved(void *arg, const struct ab_addrs *addrs,
+			const char *error)
+{
+	struct conn *k = arg;
+	struct ab_relay *r = k->relay;
+
+	k->dns_pending = false;
+	if (k->state == ST_DEAD) {
+		free(k);
+		return;
+	}
+	if (!addrs) {
+		snprintf(k->reason, sizeof(k->reason), "cannot resolve %s: "
+			 "%s", k->req.host, error);
+		rl_conn_reply(r, k, 502, "Bad Gateway", k->reason,
+			   "unresolved");
+		return;
+	}
+	k->addrs = *addrs;
+	k->addr_i = 0;
+	if (check_addrs(r, k, false)) {
+		rl_refuse(r, k);
+		return;
+	}
+	connect_next(r, k);
+}
+
+/**
+ * relay_resolver() - Start the resolver at the first name to look up
+ * @r:		Relay
+ *
+ * (Reading resolv.conf and friends at every start would cost the sessions
+ * that never resolve anything, such as one shell command.)
+ *
+ * Return: 0, or -1 (logged once on stderr)
+ */
+static int relay_resolver(struct ab_relay *r)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &r->rtag };
+	struct ab_err e = { 0 };
+
+	r->res = ab_resolver_new(&e);
+	if (!r->res) {
+		ab_err_print(&e);
+		return -1;
+	}
+	r->rtag = (struct tag){ T_RESOLVER, NULL };
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, ab_resolver_fd(r->res), &ev)) {
+		ab_resolver_free(r->res);
+		r->res = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * rl_route() - Send the parsed request on its way
+ * @r:		Relay
+ * @k:		Connection with k->req parsed
+ */
+void rl_route(struct ab_relay *r, struct conn *k)
+{
+	char key[300];
+
+	if (!r->cfg.builtin) {
+		snprintf(key, sizeof(key), "upstream");
+	} else {
+		if (ab_egress_name(r->cfg.egress, k->req.host, k->req.port,
+				   k->reason, sizeof(k->reason))) {
+			rl_refuse(r, k);
+			return;
+		}
+		snprintf(key, sizeof(key), "%s:%u", k->req.host, k->req.port);
+	}
+	if (k->ufd >= 0 && k->req.kind == AB_REQ_ABSOLUTE &&
+	    !strcmp(key, k->ukey) && rl_idle_alive(k->ufd)) {
+		rl_set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
+		rl_begin(r, k);
+		return;
+	}
+	rl_close_upstream(k);
+	k->addr_text[0] = '\0';
+	if (!r->cfg.builtin) {
+		connect_next(r, k);
+		return;
+	}
+	/* an IP literal is its own address; names are looked up */
+	{
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&k->addrs.a[0];
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)
+					  &k->addrs.a[0];
+
+		memset(&k->addrs, 0, sizeof(k->addrs));
+		k->addr_i = 0;
+		if (inet_pton(AF_INET, k->req.host, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons(k->req.port);
+			k->addrs.len[0] = sizeof(*s4);
+			k->addrs.n = 1;
+		} else if (inet_pton(AF_INET6, k->req.host,
+				     &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(k->req.port);
+			k->addrs.len[0] = sizeof(*s6);
+			k->addrs.n = 1;
+		}
+	}
+	if (k->addrs.n) {
+		if (check_addrs(r, k, true)) {
+			rl_refuse(r, k);
+			return;
+		}
+		connect_next(r, k);
+		return;
+	}
+	if (!r->res && relay_resolver(r)) {
+		snprintf(k->reason, sizeof(k->reason), "cannot resolve %s: "
+			 "no resolver", k->req.host);
+		rl_conn_reply(r, k, 502, "Bad Gateway", k->reason,
+			      "unresolved");
+		return;
+	}
+	k->state = ST_RESOLVE;
+	rl_set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
+	rl_timer_remove(r, k);
+	k->dns_pending = true;
+	ab_resolver_lookup(r->res, k->req.host, k->req.port, on_resolved, k);
+}
+
