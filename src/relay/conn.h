@@ -116,8 +116,31 @@ struct watch {
 	void *arg;
 };
 
+/*
+ * A dial path: where a request goes, chosen once per relay (dial.c).  Its
+ * steps, in order: admit (the policy: non-zero refuses, k->reason says
+ * why), start (connect_next(), or resolve first), connect (start one
+ * non-blocking connect: 0 or an errno), retry (another place to try after
+ * a failed connect), key (what the connection is to, for reuse).
+ */
+struct rl_dial {
+	const char *peer;		/* "upstream proxy", "origin" */
+	bool origin_form;		/* requests go on in origin-form, and
+					 * we answer CONNECT ourselves */
+	int (*admit)(struct ab_relay *r, struct conn *k);
+	void (*key)(const struct conn *k, char *buf, size_t size);
+	void (*start)(struct ab_relay *r, struct conn *k);
+	int (*connect)(struct ab_relay *r, struct conn *k);
+	bool (*retry)(const struct conn *k);
+	void (*unreachable)(struct ab_relay *r, struct conn *k, int err);
+	const char *(*late)(const struct ab_relay *r, const struct conn *k);
+};
+
+extern const struct rl_dial rl_dial_upstream, rl_dial_direct;
+
 struct ab_relay {
 	struct ab_relay_cfg cfg;
+	const struct rl_dial *dial;	/* chosen once: cfg.builtin */
 	int epfd;
 	struct tag ltag, rtag;
 	bool listening;

@@ -31,15 +31,9 @@
 
 static void connect_failed(struct ab_relay *r, struct conn *k, int err)
 {
-	if (r->cfg.builtin)
-		snprintf(k->reason, sizeof(k->reason), "cannot connect to "
-			 "%s port %u (%s): %s", k->req.host, k->req.port,
-			 k->addr_text, strerror(err));
-	else
-		snprintf(k->reason, sizeof(k->reason), "upstream proxy %s "
-			 "unreachable: %s", r->cfg.up_name, strerror(err));
+	r->dial->unreachable(r, k, err);
 	rl_conn_reply(r, k, 502, "Bad Gateway", k->reason,
-		   "upstream-unreachable");
+		      "upstream-unreachable");
 }
 
 /**
@@ -108,47 +102,14 @@ static int take_warm(struct ab_relay *r)
 }
 
 
+/* Connect to the next place the dial path names, within CONNECT_TIMEOUT */
 static void connect_next(struct ab_relay *r, struct conn *k)
 {
-	int err = 0;
+	int err;
 
 	k->state = ST_CONNECTING;
 	rl_set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
-	if (!r->cfg.builtin) {
-		int fd = take_warm(r);
-
-		if (fd >= 0) {
-			struct epoll_event ev = { .events = EPOLLOUT,
-						  .data.ptr = &k->utag };
-
-			k->ufd = fd;
-			if (!epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-				k->u_registered = true;
-				k->uev = EPOLLOUT;
-				rl_timer_add(r, k, CONNECT_TIMEOUT_US);
-				return;
-			}
-			rl_close_upstream(k);
-		}
-		err = connect_to(r, k, (struct sockaddr *)&r->cfg.up,
-				 r->cfg.up_len);
-	} else {
-		while (k->addr_i < k->addrs.n) {
-			const struct sockaddr *sa = (struct sockaddr *)
-				&k->addrs.a[k->addr_i];
-
-			inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
-				  (const void *)&((const struct sockaddr_in *)
-						  (const void *)sa)->sin_addr :
-				  (const void *)&((const struct sockaddr_in6 *)
-						  (const void *)sa)->sin6_addr,
-				  k->addr_text, sizeof(k->addr_text));
-			err = connect_to(r, k, sa, k->addrs.len[k->addr_i]);
-			k->addr_i++;
-			if (!err)
-				break;
-		}
-	}
+	err = r->dial->connect(r, k);
 	if (err) {
 		connect_failed(r, k, err);
 		return;
@@ -166,18 +127,14 @@ void rl_connected(struct ab_relay *r, struct conn *k)
 		err = errno;
 	if (err) {
 		rl_close_upstream(k);
-		if (r->cfg.builtin && k->addr_i < k->addrs.n) {
+		if (r->dial->retry(k)) {
 			connect_next(r, k);
 			return;
 		}
 		connect_failed(r, k, err);
 		return;
 	}
-	if (r->cfg.builtin)
-		snprintf(k->ukey, sizeof(k->ukey), "%s:%u", k->req.host,
-			 k->req.port);
-	else
-		snprintf(k->ukey, sizeof(k->ukey), "upstream");
+	r->dial->key(k, k->ukey, sizeof(k->ukey));
 	rl_begin(r, k);
 }
 
@@ -274,57 +231,104 @@ static int relay_resolver(struct ab_relay *r)
 	return 0;
 }
 
-/**
- * rl_route() - Send the parsed request on its way
- * @r:		Relay
- * @k:		Connection with k->req parsed
- */
-void rl_route(struct ab_relay *r, struct conn *k)
+/* ---- the upstream proxy -------------------------------------------- */
+
+static int upstream_admit(struct ab_relay *r, struct conn *k)
 {
-	char key[300];
+	return 0;	/* the upstream decides */
+}
 
-	if (!r->cfg.builtin) {
-		snprintf(key, sizeof(key), "upstream");
-	} else {
-		if (ab_egress_name(r->cfg.egress, k->req.host, k->req.port,
-				   k->reason, sizeof(k->reason))) {
-			rl_refuse(r, k);
-			return;
-		}
-		snprintf(key, sizeof(key), "%s:%u", k->req.host, k->req.port);
-	}
-	if (k->ufd >= 0 && k->req.kind == AB_REQ_ABSOLUTE &&
-	    !strcmp(key, k->ukey) && rl_idle_alive(k->ufd)) {
-		rl_set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
-		rl_begin(r, k);
-		return;
-	}
-	rl_close_upstream(k);
-	k->addr_text[0] = '\0';
-	if (!r->cfg.builtin) {
-		connect_next(r, k);
-		return;
-	}
-	/* an IP literal is its own address; names are looked up */
-	{
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&k->addrs.a[0];
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)
-					  &k->addrs.a[0];
+static void upstream_key(const struct conn *k, char *buf, size_t size)
+{
+	snprintf(buf, size, "upstream");
+}
 
-		memset(&k->addrs, 0, sizeof(k->addrs));
-		k->addr_i = 0;
-		if (inet_pton(AF_INET, k->req.host, &s4->sin_addr) == 1) {
-			s4->sin_family = AF_INET;
-			s4->sin_port = htons(k->req.port);
-			k->addrs.len[0] = sizeof(*s4);
-			k->addrs.n = 1;
-		} else if (inet_pton(AF_INET6, k->req.host,
-				     &s6->sin6_addr) == 1) {
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons(k->req.port);
-			k->addrs.len[0] = sizeof(*s6);
-			k->addrs.n = 1;
+static void upstream_start(struct ab_relay *r, struct conn *k)
+{
+	connect_next(r, k);
+}
+
+/* The connection made at start to check the upstream, else a new one */
+static int upstream_connect(struct ab_relay *r, struct conn *k)
+{
+	int fd = take_warm(r);
+
+	if (fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLOUT,
+					  .data.ptr = &k->utag };
+
+		k->ufd = fd;
+		if (!epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			k->u_registered = true;
+			k->uev = EPOLLOUT;
+			return 0;
 		}
+		rl_close_upstream(k);
+	}
+	return connect_to(r, k, (struct sockaddr *)&r->cfg.up, r->cfg.up_len);
+}
+
+static bool upstream_retry(const struct conn *k)
+{
+	return false;
+}
+
+static void upstream_unreachable(struct ab_relay *r, struct conn *k, int err)
+{
+	snprintf(k->reason, sizeof(k->reason), "upstream proxy %s "
+		 "unreachable: %s", r->cfg.up_name, strerror(err));
+}
+
+static const char *upstream_late(const struct ab_relay *r,
+				 const struct conn *k)
+{
+	return r->cfg.up_name;
+}
+
+const struct rl_dial rl_dial_upstream = {
+	.peer = "upstream proxy",
+	.origin_form = false,
+	.admit = upstream_admit,
+	.key = upstream_key,
+	.start = upstream_start,
+	.connect = upstream_connect,
+	.retry = upstream_retry,
+	.unreachable = upstream_unreachable,
+	.late = upstream_late,
+};
+
+/* ---- direct: the built-in proxy ------------------------------------- */
+
+/* The egress policy on the name and port */
+static int direct_admit(struct ab_relay *r, struct conn *k)
+{
+	return ab_egress_name(r->cfg.egress, k->req.host, k->req.port,
+			      k->reason, sizeof(k->reason));
+}
+
+static void direct_key(const struct conn *k, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s:%u", k->req.host, k->req.port);
+}
+
+/* An IP literal is its own address; names are looked up */
+static void direct_start(struct ab_relay *r, struct conn *k)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&k->addrs.a[0];
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&k->addrs.a[0];
+
+	memset(&k->addrs, 0, sizeof(k->addrs));
+	k->addr_i = 0;
+	if (inet_pton(AF_INET, k->req.host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(k->req.port);
+		k->addrs.len[0] = sizeof(*s4);
+		k->addrs.n = 1;
+	} else if (inet_pton(AF_INET6, k->req.host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(k->req.port);
+		k->addrs.len[0] = sizeof(*s6);
+		k->addrs.n = 1;
 	}
 	if (k->addrs.n) {
 		if (check_addrs(r, k, true)) {
@@ -348,3 +352,83 @@ void rl_route(struct ab_relay *r, struct conn *k)
 	ab_resolver_lookup(r->res, k->req.host, k->req.port, on_resolved, k);
 }
 
+/* The resolved (or literal) addresses, in order, until one connects */
+static int direct_connect(struct ab_relay *r, struct conn *k)
+{
+	int err = 0;
+
+	while (k->addr_i < k->addrs.n) {
+		const struct sockaddr *sa = (struct sockaddr *)
+			&k->addrs.a[k->addr_i];
+
+		inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
+			  (const void *)&((const struct sockaddr_in *)
+					  (const void *)sa)->sin_addr :
+			  (const void *)&((const struct sockaddr_in6 *)
+					  (const void *)sa)->sin6_addr,
+			  k->addr_text, sizeof(k->addr_text));
+		err = connect_to(r, k, sa, k->addrs.len[k->addr_i]);
+		k->addr_i++;
+		if (!err)
+			break;
+	}
+	return err;
+}
+
+static bool direct_retry(const struct conn *k)
+{
+	return k->addr_i < k->addrs.n;
+}
+
+static void direct_unreachable(struct ab_relay *r, struct conn *k, int err)
+{
+	snprintf(k->reason, sizeof(k->reason), "cannot connect to %s port %u "
+		 "(%s): %s", k->req.host, k->req.port, k->addr_text,
+		 strerror(err));
+}
+
+static const char *direct_late(const struct ab_relay *r,
+			       const struct conn *k)
+{
+	return k->req.host;
+}
+
+const struct rl_dial rl_dial_direct = {
+	.peer = "origin",
+	.origin_form = true,
+	.admit = direct_admit,
+	.key = direct_key,
+	.start = direct_start,
+	.connect = direct_connect,
+	.retry = direct_retry,
+	.unreachable = direct_unreachable,
+	.late = direct_late,
+};
+
+/**
+ * rl_route() - Send the parsed request on its way
+ * @r:		Relay
+ * @k:		Connection with k->req parsed
+ *
+ * The dial path (upstream proxy, or direct) was chosen once, when the
+ * relay was made: r->dial.
+ */
+void rl_route(struct ab_relay *r, struct conn *k)
+{
+	char key[300];
+
+	if (r->dial->admit(r, k)) {
+		rl_refuse(r, k);
+		return;
+	}
+	r->dial->key(k, key, sizeof(key));
+	if (k->ufd >= 0 && k->req.kind == AB_REQ_ABSOLUTE &&
+	    !strcmp(key, k->ukey) && rl_idle_alive(k->ufd)) {
+		rl_set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
+		rl_begin(r, k);
+		return;
+	}
+	rl_close_upstream(k);
+	k->addr_text[0] = '\0';
+	r->dial->start(r, k);
+}

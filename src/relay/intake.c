@@ -117,16 +117,16 @@ void rl_read_head(struct ab_relay *r, struct conn *k)
 void rl_begin(struct ab_relay *r, struct conn *k)
 {
 	struct ab_fwd f = {
-		.origin_form = r->cfg.builtin,
+		.origin_form = r->dial->origin_form,
 		.strip = r->cfg.identity,
-		.strip_forwarding = !r->cfg.builtin,
-		.extra = r->cfg.builtin ? NULL : r->cfg.extra,
+		.strip_forwarding = !r->dial->origin_form,
+		.extra = r->dial->origin_form ? NULL : r->cfg.extra,
 	};
 	size_t rest = k->cin_len - k->req.head_len;
 	long n;
 
 	rl_timer_remove(r, k);
-	if (k->req.kind == AB_REQ_CONNECT && r->cfg.builtin) {
+	if (k->req.kind == AB_REQ_CONNECT && r->dial->origin_form) {
 		static const char ok[] = "HTTP/1.1 200 Connection established"
 					 "\r\n\r\n";
 

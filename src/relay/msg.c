@@ -41,7 +41,7 @@ static void msg_fail(struct ab_relay *r, struct conn *k, const char *result)
 {
 	if (!k->resp_started) {
 		snprintf(k->reason, sizeof(k->reason), "%s: %s",
-			 r->cfg.builtin ? "origin" : "upstream proxy", result);
+			 r->dial->peer, result);
 		rl_conn_reply(r, k, 502, "Bad Gateway", k->reason, result);
 		return;
 	}
@@ -289,6 +289,38 @@ static void msg_update(struct ab_relay *r, struct conn *k)
 			     (read_up ? EPOLLIN : 0));
 }
 
+/*
+ * The two moves of a message buffer (cin from the client, uin from
+ * upstream): bytes come in at its back, and its first @ready bytes (those
+ * framed as belonging to the exchange) go out from its front.
+ */
+
+/* Receive into @buf after its @len bytes, up to @cap */
+static ssize_t recv_back(int fd, char *buf, size_t *len, size_t cap)
+{
+	ssize_t n = recv(fd, buf + *len, cap - *len, MSG_DONTWAIT);
+
+	if (n > 0)
+		*len += (size_t)n;
+	return n;
+}
+
+/* Send what can go of the first *@ready bytes of @buf, drop them from it,
+ * and count them in *@count */
+static ssize_t send_front(int fd, char *buf, size_t *len, size_t *ready,
+			  uint64_t *count)
+{
+	ssize_t n = send(fd, buf, *ready, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n > 0) {
+		memmove(buf, buf + n, *len - (size_t)n);
+		*len -= (size_t)n;
+		*ready -= (size_t)n;
+		*count += (uint64_t)n;
+	}
+	return n;
+}
+
 /**
  * rl_msg_pump() - Move what can move, both ways, for one exchange
  * @r:		Relay
@@ -317,14 +349,9 @@ void rl_msg_pump(struct ab_relay *r, struct conn *k)
 		if (frame_request(r, k))
 			return;
 		if (k->ufd >= 0 && k->out_sent == k->out_len && k->cin_body) {
-			n = send(k->ufd, k->cin, k->cin_body,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			n = send_front(k->ufd, k->cin, &k->cin_len, &k->cin_body,
+				       &k->up);
 			if (n > 0) {
-				memmove(k->cin, k->cin + n,
-					k->cin_len - (size_t)n);
-				k->cin_len -= (size_t)n;
-				k->cin_body -= (size_t)n;
-				k->up += (uint64_t)n;
 				moved = true;
 			} else if (n < 0 && !rl_again(errno)) {
 				msg_fail(r, k, "send failed");
@@ -333,10 +360,8 @@ void rl_msg_pump(struct ab_relay *r, struct conn *k)
 		}
 		/* more of the body from the client */
 		if (!k->req_framed && k->cin_len < CIN_SIZE) {
-			n = recv(k->cfd, k->cin + k->cin_len,
-				 CIN_SIZE - k->cin_len, MSG_DONTWAIT);
+			n = recv_back(k->cfd, k->cin, &k->cin_len, CIN_SIZE);
 			if (n > 0) {
-				k->cin_len += (size_t)n;
 				moved = true;
 			} else if (n == 0 || !rl_again(errno)) {
 				rl_conn_close(r, k, "client-closed", true);
@@ -346,10 +371,8 @@ void rl_msg_pump(struct ab_relay *r, struct conn *k)
 		/* the response: its head (and chunked bodies) through uin */
 		if (k->ufd >= 0 && k->rphase != RP_DONE &&
 		    !body_by_splice(k) && k->uin_len < UIN_SIZE) {
-			n = recv(k->ufd, k->uin + k->uin_len,
-				 UIN_SIZE - k->uin_len, MSG_DONTWAIT);
+			n = recv_back(k->ufd, k->uin, &k->uin_len, UIN_SIZE);
 			if (n > 0) {
-				k->uin_len += (size_t)n;
 				moved = true;
 			} else if (n == 0 && k->rphase == RP_BODY &&
 				   k->resp_left == AB_BODY_TO_EOF) {
@@ -377,14 +400,9 @@ void rl_msg_pump(struct ab_relay *r, struct conn *k)
 			/* the client is still there until it has its answer */
 			if (!k->resp_started)
 				rl_conn_who(r, k);
-			n = send(k->cfd, k->uin, k->uin_ready,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			n = send_front(k->cfd, k->uin, &k->uin_len,
+				       &k->uin_ready, &k->down);
 			if (n > 0) {
-				memmove(k->uin, k->uin + n,
-					k->uin_len - (size_t)n);
-				k->uin_len -= (size_t)n;
-				k->uin_ready -= (size_t)n;
-				k->down += (uint64_t)n;
 				k->resp_started = true;
 				moved = true;
 			} else if (n < 0 && !rl_again(errno)) {

@@ -516,8 +516,7 @@ static int relay_timeouts(struct ab_relay *r)
 	}
 	while ((k = TAILQ_FIRST(&r->connect_q)) && k->deadline <= now) {
 		snprintf(k->reason, sizeof(k->reason), "%s did not answer in "
-			 "time", r->cfg.builtin ? k->req.host :
-			 r->cfg.up_name);
+			 "time", r->dial->late(r, k));
 		rl_conn_reply(r, k, 504, "Gateway Timeout", k->reason,
 			   "upstream-timeout");
 	}
@@ -587,6 +586,7 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 		return NULL;
 	}
 	r->cfg = *cfg;
+	r->dial = cfg->builtin ? &rl_dial_direct : &rl_dial_upstream;
 	clamp_max_conns(r);
 	TAILQ_INIT(&r->all_q);
 	TAILQ_INIT(&r->head_q);

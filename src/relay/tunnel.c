@@ -238,8 +238,7 @@ void rl_send_out(struct ab_relay *r, struct conn *k)
 		}
 		if (n < 0) {
 			snprintf(k->reason, sizeof(k->reason), "%s closed the "
-				 "connection", r->cfg.builtin ? "origin" :
-				 "upstream proxy");
+				 "connection", r->dial->peer);
 			rl_conn_reply(r, k, 502, "Bad Gateway", k->reason,
 				   "upstream-closed");
 			return;
