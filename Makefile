@@ -57,7 +57,8 @@ SRCS      := $(filter-out src/sandbox/seccomp.c,$(wildcard src/*/*.c))
 GEN_SRCS  := tools/gen-seccomp.c src/sandbox/seccomp.c src/common/err.c
 PURE_SRCS := src/policy/egress.c src/claude/hook.c src/relay/http.c \
              src/sandbox/pem.c src/cli/options.c src/sandbox/env.c \
-             src/common/err.c src/common/util.c
+             src/common/err.c src/common/util.c src/relay/dns.c \
+             src/relay/tls.c
 HDRS      := $(wildcard include/*.h src/*/*.h)
 
 OBJS      := $(SRCS:src/%.c=build/%.o)
@@ -231,7 +232,18 @@ build/fuzz_profile: tests/fuzz/fuzz_profile.c $(PROFILE_SRCS) $(PURE_SRCS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_profile.c \
 	    $(PROFILE_SRCS) $(PURE_SRCS) -linih
 
-fuzz: build/fuzz_http build/fuzz_hook build/fuzz_profile
+build/fuzz_tls: tests/fuzz/fuzz_tls.c src/relay/tls.c include/tls.h | build
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -iquote include \
+	    -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_tls.c \
+	    src/relay/tls.c
+
+build/fuzz_dns: tests/fuzz/fuzz_dns.c src/relay/dns.c include/dns.h | build
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -iquote include \
+	    -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_dns.c \
+	    src/relay/dns.c
+
+fuzz: build/fuzz_http build/fuzz_hook build/fuzz_profile build/fuzz_tls \
+      build/fuzz_dns
 	@mkdir -p build/fuzz-corpus build/fuzz-hook-corpus
 	build/fuzz_http -max_total_time=$(FUZZ_TIME) -max_len=20000 \
 	    build/fuzz-corpus tests/fuzz/corpus
@@ -240,6 +252,11 @@ fuzz: build/fuzz_http build/fuzz_hook build/fuzz_profile
 	@mkdir -p build/fuzz-profile-corpus
 	build/fuzz_profile -max_total_time=$(FUZZ_TIME) -max_len=8192 \
 	    build/fuzz-profile-corpus tests/fuzz/profile-corpus
+	@mkdir -p build/fuzz-tls-corpus build/fuzz-dns-corpus
+	build/fuzz_tls -max_total_time=$(FUZZ_TIME) -max_len=20000 \
+	    build/fuzz-tls-corpus tests/fuzz/tls-corpus
+	build/fuzz_dns -max_total_time=$(FUZZ_TIME) -max_len=1024 \
+	    build/fuzz-dns-corpus tests/fuzz/dns-corpus
 
 cppcheck:
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability \
