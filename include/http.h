@@ -89,4 +89,15 @@ int ab_http_parse_authority(const char *s, size_t len, char *host,
 			    size_t host_size, unsigned short *port,
 			    unsigned short default_port);
 
+enum ab_first_host {
+	AB_FIRST_BAD = -2,
+	AB_FIRST_NOT_HTTP = -1,
+	AB_FIRST_MORE = 0,
+	AB_FIRST_HOST = 1,
+	AB_FIRST_NO_HOST = 2,
+};
+
+enum ab_first_host ab_http_first_host(const char *p, size_t len, char *host,
+				      size_t size);
+
 #endif /* AB_HTTP_H */

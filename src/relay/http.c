@@ -847,3 +847,87 @@ enum ab_head_status ab_http_parse_head(const char *buf, size_t len,
 		return AB_HEAD_BAD;
 	return AB_HEAD_OK;
 }
+
+/* The authority of an absolute-form target ("http://HOST[:PORT]/..."), or
+ * 0 if the target is not in absolute form; -1 if malformed */
+static int target_host(const char *t, size_t len, char *host, size_t size)
+{
+	size_t skip, end;
+	unsigned short port;
+
+	if (len >= 7 && !strncasecmp(t, "http://", 7))
+		skip = 7;
+	else if (len >= 8 && !strncasecmp(t, "https://", 8))
+		skip = 8;
+	else
+		return 0;
+	for (end = skip; end < len && t[end] != '/' && t[end] != '?' &&
+	     t[end] != '#'; end++)
+		;
+	if (memchr(t + skip, '@', end - skip))
+		return -1;	/* userinfo: not in a request */
+	return ab_http_parse_authority(t + skip, end - skip, host, size, &port,
+				       80) ? -1 : 1;
+}
+
+/**
+ * ab_http_first_host() - The host an HTTP request head names, for the
+ *			  check of a tunnel's first bytes
+ * @p:		The first bytes
+ * @len:	How many
+ * @host:	Result: the host (target authority, else Host), lower case
+ * @size:	Size of @host
+ *
+ * Return: AB_FIRST_NOT_HTTP (not a request line), AB_FIRST_MORE (a head
+ * begun, not whole), AB_FIRST_HOST (@host set), AB_FIRST_NO_HOST (a head
+ * that names none: HTTP/1.0), AB_FIRST_BAD (two Host fields, a Host and a
+ * target that disagree, or a malformed one)
+ */
+enum ab_first_host ab_http_first_host(const char *p, size_t len, char *host,
+				      size_t size)
+{
+	const char *end, *sp1, *sp2, *line, *eol;
+	char other[256];
+	unsigned short port;
+	int hosts = 0, t;
+	size_t i;
+
+	for (i = 0; i < len && i < 20 && p[i] >= 'A' && p[i] <= 'Z'; i++)
+		;
+	if (i == len)
+		return i < 20 ? AB_FIRST_MORE : AB_FIRST_NOT_HTTP;
+	if (!i || p[i] != ' ')
+		return AB_FIRST_NOT_HTTP;
+	end = memmem(p, len, "\r\n\r\n", 4);
+	if (!end)
+		return AB_FIRST_MORE;
+	sp1 = p + i;
+	eol = memmem(p, (size_t)(end + 2 - p), "\r\n", 2);
+	sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+	if (!sp2 || (size_t)(eol - sp2) < 9 || memcmp(sp2 + 1, "HTTP/1.", 7))
+		return AB_FIRST_NOT_HTTP;
+	t = target_host(sp1 + 1, (size_t)(sp2 - sp1 - 1), host, size);
+	if (t < 0)
+		return AB_FIRST_BAD;
+	for (line = eol + 2; line < end + 2; line = eol + 2) {
+		const char *v;
+
+		eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
+		if (eol - line < 5 || strncasecmp(line, "host:", 5))
+			continue;
+		for (v = line + 5; v < eol && (*v == ' ' || *v == '\t'); v++)
+			;
+		while (eol > v && (eol[-1] == ' ' || eol[-1] == '\t'))
+			eol--;
+		if (++hosts > 1 ||
+		    ab_http_parse_authority(v, (size_t)(eol - v), other,
+					    sizeof(other), &port, 80))
+			return AB_FIRST_BAD;
+		if (t == 1 && strcmp(other, host))
+			return AB_FIRST_BAD;
+		if (t == 0)
+			snprintf(host, size, "%s", other);
+		eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
+	}
+	return t == 1 || hosts ? AB_FIRST_HOST : AB_FIRST_NO_HOST;
+}

@@ -159,8 +159,17 @@ void rl_begin(struct ab_relay *r, struct conn *k)
 					   "overflow");
 			return;
 		}
-		memcpy(k->out + k->out_len, k->cin + k->req.head_len, rest);
-		k->out_len += rest;
+		/* built-in: the first bytes are checked before any goes on
+		 * (tunnel.c); they wait in cin */
+		k->gated = r->dial->origin_form;
+		if (k->gated) {
+			memmove(k->cin, k->cin + k->req.head_len, rest);
+			k->cin_len = rest;
+		} else {
+			memcpy(k->out + k->out_len, k->cin + k->req.head_len,
+			       rest);
+			k->out_len += rest;
+		}
 		k->state = ST_SEND;
 		rl_set_interest(r, k->cfd, &k->ctag, &k->cev, 0);
 		rl_send_out(r, k);

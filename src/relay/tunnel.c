@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -26,6 +27,8 @@
 #include "relay.h"
 #include "resolve.h"
 #include "util.h"
+
+#include "tls.h"
 
 #include "conn.h"
 
@@ -107,7 +110,8 @@ static void splice_update(struct ab_relay *r, struct conn *k)
 		return;
 	}
 	rl_set_interest(r, k->cfd, &k->ctag, &k->cev,
-		     flow_want_src(&k->c2u) | flow_want_dst(&k->u2c));
+		     (k->gated ? EPOLLIN : flow_want_src(&k->c2u)) |
+		     flow_want_dst(&k->u2c));
 	rl_set_interest(r, k->ufd, &k->utag, &k->uev,
 		     flow_want_src(&k->u2c) | flow_want_dst(&k->c2u));
 }
@@ -162,6 +166,141 @@ static const char *reset_side(const struct conn *k, const struct flow *f)
 						       "client-reset";
 }
 
+/* ---- the first bytes of a built-in tunnel ---------------------------- */
+
+/*
+ * A tunnel to an allowed name must not carry a connection to another: the
+ * client's first bytes, a TLS ClientHello's server name or an HTTP
+ * request's target and Host, must name the CONNECT's host.  They are read
+ * into cin while c2u is gated (u2c runs: a server may speak first); then
+ * either written into c2u's pipe, ahead of what follows, or the tunnel is
+ * reset and logged as refused.  Other protocols (ssh, a database) name no
+ * host and pass; so does a ClientHello without a server name.  A CONNECT
+ * to an IP literal has no name to compare.  Only the first bytes are
+ * checked: a later request in the same TLS session is not visible here.
+ */
+
+static void gate_refuse(struct ab_relay *r, struct conn *k, const char *fmt,
+			...) __attribute__((format(printf, 3, 4)));
+
+static void gate_refuse(struct ab_relay *r, struct conn *k, const char *fmt,
+			...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(k->reason, sizeof(k->reason), fmt, ap);
+	va_end(ap);
+	k->status = 403;	/* what the policy said; the client had our 200
+				 * and now gets a reset */
+	rl_conn_close(r, k, "tunnel-refused", true);
+}
+
+static bool is_literal(const char *host)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET, host, &a) == 1 ||
+	       inet_pton(AF_INET6, host, &a) == 1;
+}
+
+/**
+ * gate_check() - Decide on the first bytes in cin
+ * @r:		Relay
+ * @k:		Connection, gated
+ * @eof:	The client sent all it will: decide on what there is
+ */
+static void gate_check(struct ab_relay *r, struct conn *k, bool eof)
+{
+	const uint8_t *p = (const uint8_t *)k->cin;
+	const char *why = NULL, *what = NULL;
+	char name[256];
+	bool more = false;
+	ssize_t n;
+
+	if (k->cin_len && p[0] == 22) {		/* a TLS handshake record */
+		switch (ab_tls_client_hello(p, k->cin_len, name, sizeof(name),
+					    &why)) {
+		case AB_TLS_BAD:
+			gate_refuse(r, k, "the tunnel to %s began with a "
+				    "malformed TLS ClientHello: %s",
+				    k->req.host, why);
+			return;
+		case AB_TLS_MORE:
+			more = true;
+			break;
+		case AB_TLS_SNI:
+			what = "TLS server name";
+			break;
+		case AB_TLS_NO_SNI:
+			break;
+		}
+	} else {
+		switch (ab_http_first_host(k->cin, k->cin_len, name,
+					   sizeof(name))) {
+		case AB_FIRST_BAD:
+			gate_refuse(r, k, "the tunnel to %s began with an HTTP "
+				    "request whose Host fields or target "
+				    "disagree, or are malformed", k->req.host);
+			return;
+		case AB_FIRST_MORE:
+			more = true;
+			break;
+		case AB_FIRST_HOST:
+			what = "HTTP request";
+			break;
+		case AB_FIRST_NO_HOST:
+		case AB_FIRST_NOT_HTTP:
+			break;
+		}
+	}
+	if (more && !eof) {
+		if (k->cin_len < CIN_SIZE)
+			return;		/* wait for the rest */
+		gate_refuse(r, k, "the tunnel to %s began with %s longer "
+			    "than 16 KiB, which cannot be checked",
+			    k->req.host, p[0] == 22 ? "a ClientHello" :
+			    "a request head");
+		return;
+	}
+	if (what && !is_literal(k->req.host) && strcmp(name, k->req.host)) {
+		gate_refuse(r, k, "a tunnel to %s whose first bytes are "
+			    "another host's (%s names %s)", k->req.host, what,
+			    name);
+		return;
+	}
+	/* on their way, ahead of what follows (the pipe is empty and
+	 * larger than cin) */
+	n = k->cin_len ? write(k->c2u.pipe_w, k->cin, k->cin_len) : 0;
+	if (n < 0 || (size_t)n != k->cin_len) {
+		rl_conn_close(r, k, "no-pipe", true);
+		return;
+	}
+	k->c2u.queued += (size_t)n;
+	free(k->cin);
+	k->cin = NULL;
+	k->cin_len = 0;
+	k->gated = false;
+	if (flow_pump(r, &k->c2u))
+		rl_conn_close(r, k, reset_side(k, &k->c2u), true);
+}
+
+/* The client sent something while gated: add it to cin, decide */
+static void gate_read(struct ab_relay *r, struct conn *k)
+{
+	ssize_t n = recv(k->cfd, k->cin + k->cin_len, CIN_SIZE - k->cin_len,
+			 MSG_DONTWAIT);
+
+	if (n < 0 && rl_again(errno))
+		return;
+	if (n < 0) {
+		rl_conn_close(r, k, "client-reset", true);
+		return;
+	}
+	k->cin_len += (size_t)n;
+	gate_check(r, k, n == 0);
+}
+
 static void start_splice(struct ab_relay *r, struct conn *k)
 {
 	int p1[2], p2[2];
@@ -184,8 +323,19 @@ static void start_splice(struct ab_relay *r, struct conn *k)
 	k->c2u.pipe_w = p1[1];
 	k->u2c.pipe_r = p2[0];
 	k->u2c.pipe_w = p2[1];
-	rl_free_bufs(k);
+	if (k->gated) {		/* cin holds the first bytes */
+		free(k->out);
+		free(k->uin);
+		k->out = k->uin = NULL;
+	} else {
+		rl_free_bufs(k);
+	}
 	k->state = ST_SPLICE;
+	if (k->gated && k->cin_len) {
+		gate_check(r, k, false);
+		if (k->state == ST_DEAD)
+			return;
+	}
 	splice_update(r, k);
 }
 
@@ -196,6 +346,13 @@ void rl_splice_event(struct ab_relay *r, struct conn *k, bool upstream,
 
 	if (upstream && !k->status && (ev & EPOLLIN))
 		peek_status(k);
+	if (!upstream && k->gated && ((ev & EPOLLIN) || err)) {
+		gate_read(r, k);
+		if (k->state == ST_DEAD)
+			return;
+		ev &= ~(uint32_t)EPOLLIN;
+		err = false;
+	}
 	/* IN on a side feeds one flow, OUT drains the other */
 	if ((ev & EPOLLIN) || err) {
 		struct flow *f = upstream ? &k->u2c : &k->c2u;

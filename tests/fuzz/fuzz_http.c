@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* fuzz_http.c - libFuzzer target for the request/response head parsers,
- * the chunked-body walker and the head rewriter (src/relay/http.c).
+ * the chunked-body walker, the head rewriter and the first-request host
+ * of a tunnel (src/relay/http.c).
  *
  *   make fuzz              build build/fuzz_http and run it for FUZZ_TIME
  *
@@ -25,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	len = size - 1;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0: {
 		struct ab_req r;
 		static char out[AB_HEAD_MAX + 1024];
@@ -74,6 +75,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = ab_chunked_feed(&c, buf, len, &why);
 		if (n > len)
 			abort();
+		break;
+	}
+	case 3: {	/* a tunnel's first request: the host it names */
+		char h[256];
+
+		if (ab_http_first_host(buf, len, h, sizeof(h)) ==
+		    AB_FIRST_HOST) {
+			size_t n = strnlen(h, sizeof(h));
+
+			if (!n || n == sizeof(h))
+				abort();
+			for (size_t i = 0; i < n; i++)
+				if (h[i] >= 'A' && h[i] <= 'Z')
+					abort();
+		}
 		break;
 	}
 	}

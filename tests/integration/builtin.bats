@@ -307,3 +307,82 @@ PY
 	run "$AGENTBOX" log
 	[[ "$output" == *"DENY   python3["*"CONNECT www.evil.test:443 403"*"(x"*" until "* ]]
 }
+
+# python: a ClientHello for NAME, as ssl makes it (no server needed)
+HELLO="import ssl
+def hello(name):
+    c = ssl.create_default_context()
+    i, o = ssl.MemoryBIO(), ssl.MemoryBIO()
+    t = c.wrap_bio(i, o, server_hostname=name)
+    try: t.do_handshake()
+    except ssl.SSLWantReadError: pass
+    return o.read()"
+
+@test "tunnel fronting: a CONNECT to an allowed name whose ClientHello names a denied one is reset and logged" {
+	run abo -- /usr/bin/python3 -c "$RAW
+$HELLO"'
+import sys
+def tunnel(first):
+    c = socket.create_connection((p[0], int(p[1])), timeout=20)
+    c.sendall(b"CONNECT %s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[1].encode())
+    print(c.recv(100).split(b"\r\n")[0].decode())
+    c.sendall(first)
+    try: print("got", len(c.recv(100)))
+    except OSError as e: print("reset", e.errno)
+tunnel(hello("www.evil.test"))
+tunnel(hello("origin.test"))' "$TLS_ORIGIN"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "HTTP/1.1 200 Connection established" ]
+	[ "${lines[1]}" = "reset 104" ]
+	# the same name: the origin answers (its ServerHello)
+	[ "${lines[2]}" = "HTTP/1.1 200 Connection established" ]
+	[[ "${lines[3]}" == "got "* ]]
+	grep '"action":"connect"' "$LOG" | grep '"type":\["denied"\]' |
+		grep -q 'first bytes are another host.s (TLS server name names www.evil.test)'
+	[ "$(grep '"action":"connect"' "$LOG" | grep -c '"type":\["allowed"\]')" -eq 1 ]
+}
+
+@test "tunnel fronting: a plain request inside an allowed tunnel with another Host, or two Hosts, is reset and logged" {
+	run abo -- /usr/bin/python3 -c "$RAW"'
+import sys
+def tunnel(first):
+    c = socket.create_connection((p[0], int(p[1])), timeout=20)
+    c.sendall(b"CONNECT %s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[1].encode())
+    print(c.recv(100).split(b"\r\n")[0].decode())
+    for b in first:		# in pieces: the head is read whole first
+        c.sendall(b); time.sleep(0.05)
+    try: print(c.recv(100).split(b"\r\n")[0].decode() or "closed")
+    except OSError as e: print("reset", e.errno)
+import time
+tunnel([b"GE", b"T /hello HTTP/1.1\r\nHost: www.evil.test\r\n\r\n"])
+tunnel([b"GET /hello HTTP/1.1\r\nHost: origin.test\r\nHost: www.evil.test\r\n\r\n"])
+tunnel([b"GET http://www.evil.test/hello HTTP/1.1\r\nHost: origin.test\r\n\r\n"])
+tunnel([b"GET /hello HTTP/1.1\r\n", b"Host: ORIGIN.test:1\r\n\r\n"])' "$ORIGIN"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "reset 104" ]
+	[ "${lines[3]}" = "reset 104" ]
+	[ "${lines[5]}" = "reset 104" ]
+	[ "${lines[7]}" = "HTTP/1.1 200 OK" ]
+	[ "$(grep '"action":"connect"' "$LOG" | grep -c '"type":\["denied"\]')" -eq 3 ]
+	grep '"action":"connect"' "$LOG" | grep -q 'HTTP request names www.evil.test'
+}
+
+@test "tunnel fronting: protocols that name no host (ssh's banner, a server that speaks first) pass the check" {
+	run abo -- /usr/bin/python3 -c "$RAW"'
+import sys
+c = socket.create_connection((p[0], int(p[1])), timeout=20)
+c.sendall(b"CONNECT %s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[1].encode())
+print(c.recv(100).split(b"\r\n")[0].decode())
+c.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+try: print("answered", len(c.recv(1000)) >= 0)
+except OSError as e: print("reset", e.errno)' "$ORIGIN"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "HTTP/1.1 200 Connection established" ]
+	# the origin got the banner (an HTTP server, it answers or closes)
+	[ "${lines[1]}" = "answered True" ]
+	grep '"action":"connect"' "$LOG" | grep -q '"type":\["allowed"\]'
+	! grep -q tunnel-refused "$LOG"
+}

@@ -332,9 +332,41 @@ static void forward_head(void **state)
 	assert_int_equal(ab_http_forward_head(h, &r, &f, out, 20), -1);
 }
 
+/* The host a tunnel's first request names (the check of a tunnel's first
+ * bytes in tunnel.c) */
+static void first_host(void **state)
+{
+	char h[256];
+#define FH(s) ab_http_first_host(s, strlen(s), h, sizeof(h))
+
+	assert_int_equal(FH("GET /x HTTP/1.1\r\nHost: A.test:8080\r\n\r\n"),
+			 AB_FIRST_HOST);
+	assert_string_equal(h, "a.test");
+	assert_int_equal(FH("GET http://b.test/x HTTP/1.1\r\n\r\n"),
+			 AB_FIRST_HOST);
+	assert_string_equal(h, "b.test");
+	assert_int_equal(FH("GET /x HTTP/1.0\r\n\r\n"), AB_FIRST_NO_HOST);
+	assert_int_equal(FH("GE"), AB_FIRST_MORE);
+	assert_int_equal(FH("GET /x HTTP/1.1\r\nHost: a.test\r\n"),
+			 AB_FIRST_MORE);
+	assert_int_equal(FH("SSH-2.0-OpenSSH\r\n"), AB_FIRST_NOT_HTTP);
+	assert_int_equal(FH("\x16\x03\x01"), AB_FIRST_NOT_HTTP);
+	/* two Hosts, a Host and a target that disagree, a bad Host */
+	assert_int_equal(FH("GET /x HTTP/1.1\r\nHost: a.test\r\nhost: b.test"
+			    "\r\n\r\n"), AB_FIRST_BAD);
+	assert_int_equal(FH("GET http://b.test/ HTTP/1.1\r\nHost: a.test\r\n"
+			    "\r\n"), AB_FIRST_BAD);
+	assert_int_equal(FH("GET http://u@b.test/ HTTP/1.1\r\n\r\n"),
+			 AB_FIRST_BAD);
+	assert_int_equal(FH("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"),
+			 AB_FIRST_BAD);
+#undef FH
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(first_host),
 		cmocka_unit_test(connect_authority),
 		cmocka_unit_test(connect_ipv6_and_case),
 		cmocka_unit_test(absolute_form),
