@@ -48,6 +48,8 @@ struct ab_config {
 	struct ab_upstream upstream;
 	bool have_upstream;
 	int verbose;
+	bool tunnel_check;		/* upstream: check a tunnel's first
+					 * bytes (always with the built-in) */
 	struct in_addr sandbox_addr;	/* veth end in the sandbox (ab0) */
 	struct in_addr gateway_addr;	/* veth end in the gateway (ab1) */
 	unsigned prefix_len;		/* of the veth subnet */

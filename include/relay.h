@@ -36,6 +36,8 @@ struct ab_relay_cfg {
 	int diag_fd;			/* sock_diag in the sandbox netns, or -1 */
 	unsigned max_conns;
 	int verbose;
+	bool tunnel_check;		/* upstream: check a tunnel's first
+					 * bytes too (tunnel.c) */
 };
 
 /* Called for events on an extra descriptor; return non-zero to stop */

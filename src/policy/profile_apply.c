@@ -22,7 +22,7 @@
 
 key_apply_fn ab_apply_upstream, ab_apply_subnet, ab_apply_number,
 	ab_apply_string, ab_apply_path, ab_apply_audit_log, ab_apply_egress,
-	ab_apply_size;
+	ab_apply_size, ab_apply_yes;
 
 static void *field(const struct key *k, struct ab_config *c)
 {
@@ -63,6 +63,16 @@ int ab_apply_subnet(const struct key *k, const struct ab_profile *p,
 		return 0;
 	return ab_parse_subnet(p->s[k->id].value, &c->sandbox_addr,
 			       &c->gateway_addr, &c->prefix_len, e);
+}
+
+/* yes or no into a bool field */
+int ab_apply_yes(const struct key *k, const struct ab_profile *p,
+		 struct ab_config *c, struct ab_err *e)
+{
+	bool v = !strcmp(p->s[k->id].value, "yes");
+
+	memcpy(field(k, c), &v, sizeof(v));
+	return 0;
 }
 
 /* A number into an int-sized or short field */

@@ -35,7 +35,7 @@
 
 key_apply_fn ab_apply_upstream, ab_apply_subnet, ab_apply_number,
 	ab_apply_string, ab_apply_path, ab_apply_audit_log, ab_apply_egress,
-	ab_apply_size;
+	ab_apply_size, ab_apply_yes;
 
 static key_check_fn check_upstream, check_subnet, check_number, check_size,
 	check_choice,
@@ -43,6 +43,7 @@ static key_check_fn check_upstream, check_subnet, check_number, check_size,
 	check_env_name, check_env_set;
 
 static const char *const yes_no[] = { "no", "yes", NULL };
+static const char *const check_yes_no[] = { "yes", "no", NULL };
 static const char *const skip_stub[] = { "skip", "stub", NULL };
 static const char *const x11_modes[] = { "untrusted", "trusted", NULL };
 static const char *const log_sinks[] = { "file", "syslog", "both", "none",
@@ -73,6 +74,9 @@ const struct key ab_keys[] = {
 	  T_EQUAL, ab_apply_string, FIELD(identity) },
 	{ "network", "ca_bundle", K_SCALAR, AB_P_CA_BUNDLE, check_file,
 	  T_EQUAL, ab_apply_path, FIELD(ca_bundle) },
+	{ "network", "tunnel_check", K_SCALAR, AB_P_TUNNEL_CHECK, check_choice,
+	  T_AT_MOST, ab_apply_yes, FIELD(tunnel_check),
+	  .choices = check_yes_no },
 	{ "egress", "allow", K_LIST, AB_P_EG_ALLOW, check_egress,
 	  T_SUBSET_IF_SET, ab_apply_egress },
 	{ "egress", "deny", K_LIST, AB_P_EG_DENY, check_egress, T_FREE,

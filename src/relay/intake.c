@@ -159,9 +159,10 @@ void rl_begin(struct ab_relay *r, struct conn *k)
 					   "overflow");
 			return;
 		}
-		/* built-in: the first bytes are checked before any goes on
-		 * (tunnel.c); they wait in cin */
-		k->gated = r->dial->origin_form;
+		/* the first bytes are checked before any goes on (tunnel.c;
+		 * always with the built-in proxy, by default upstream too):
+		 * they wait in cin */
+		k->gated = r->dial->origin_form || r->cfg.tunnel_check;
 		if (k->gated) {
 			memmove(k->cin, k->cin + k->req.head_len, rest);
 			k->cin_len = rest;

@@ -396,6 +396,7 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 		.diag_fd = s->diag_fd,
 		.max_conns = s->c->max_conns,
 		.verbose = s->c->verbose,
+		.tunnel_check = s->c->tunnel_check,
 	};
 	struct ab_relay *r;
 	int ret;

@@ -152,3 +152,35 @@ print(s.recv(4096).decode().splitlines()[0])"
 	[ "$status" -eq 0 ]
 	[ "$output" = "HTTP/1.1 431 Request Header Fields Too Large" ]
 }
+
+# python: a tunnel through the sandbox's proxy to HOSTPORT whose first
+# bytes are a ClientHello for NAME; prints the CONNECT's answer, then what
+# came back or how the tunnel ended
+FRONT="import os, socket, ssl, sys
+p = os.environ['http_proxy'].split('//')[1].rstrip('/').split(':')
+c = ssl.create_default_context()
+i, o = ssl.MemoryBIO(), ssl.MemoryBIO()
+t = c.wrap_bio(i, o, server_hostname=sys.argv[2])
+try: t.do_handshake()
+except ssl.SSLWantReadError: pass
+s = socket.create_connection((p[0], int(p[1])), timeout=20)
+s.sendall(b'CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n' % (sys.argv[1].encode(), sys.argv[1].encode()))
+print(s.recv(200).split(b'\r\n')[0].decode())
+s.sendall(o.read())
+try: print('got', len(s.recv(100)))
+except OSError as e: print('reset', e.errno)"
+
+@test "tunnel fronting through Squid: a ClientHello for another name than the CONNECT's is reset and logged; tunnel_check = no leaves it to the proxy" {
+	run ab -- /usr/bin/python3 -c "$FRONT" "$TLS_ORIGIN" www.evil.test
+	echo "$output" >&2
+	[ "${lines[0]}" = "HTTP/1.1 200 Connection established" ]
+	[ "${lines[1]}" = "reset 104" ]
+	grep '"action":"connect"' "$AUDIT_LOG" | grep '"type":\["denied"\]' |
+		grep -q "TLS server name names www.evil.test"
+	run ab -- /usr/bin/python3 -c "$FRONT" "$TLS_ORIGIN" origin.test
+	[ "${lines[1]}" != "reset 104" ]
+	printf '[network]\ntunnel_check = no\n' >"$BATS_TEST_TMPDIR/nocheck.conf"
+	run ab --profile "$BATS_TEST_TMPDIR/nocheck.conf" -- /usr/bin/python3 -c "$FRONT" "$TLS_ORIGIN" www.evil.test
+	echo "$output" >&2
+	[[ "${lines[1]}" == "got "* ]]
+}
