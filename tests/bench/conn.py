@@ -21,7 +21,9 @@ mode = sys.argv[5] if len(sys.argv) > 5 else ""
 hostport = url.split("//", 1)[1].split("/", 1)[0]
 if mode == "connect":
     target = "/" + url.split("//", 1)[1].split("/", 1)[1]
-req = ("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % target).encode()
+# the Host a client sends: inside a tunnel it must name the CONNECT's host
+req = ("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+       % (target, hostport.rsplit(":", 1)[0])).encode()
 creq = ("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (hostport, hostport)).encode()
 t0 = time.monotonic()
 n = 0
