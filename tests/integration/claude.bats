@@ -68,6 +68,7 @@ SH
   {"tool": "Bash", "input": {"command": "cd sub", "description": "cd"}},
   {"tool": "Bash", "input": {"command": "pwd", "description": "pwd"}},
   {"tool": "Bash", "input": {"command": "abfn; abal", "description": "rc"}},
+  {"tool": "Bash", "input": {"command": "echo key=${ANTHROPIC_API_KEY:-unset}", "description": "key"}},
   {"tool": "Bash", "input": {"command": "curl -sS --max-time 10 http://origin.test:@ORIGIN_PORT@/hello", "description": "curl"}},
   {"tool": "Bash", "input": {"command": "touch @REC@/denied-file", "description": "denied"}}
  ]},
@@ -156,6 +157,12 @@ PY
 	run result "abfn; abal"
 	[ "${lines[0]}" = function-works ]
 	[ "${lines[1]}" = alias-works ]
+}
+
+@test "prefix: Claude's API key is not in its shells' environment" {
+	need_claude
+	run result 'echo key=${ANTHROPIC_API_KEY:-unset}'
+	[ "$output" = key=unset ]
 }
 
 @test "prefix: a deny rule blocks the command Claude sees, as the model wrote it" {
