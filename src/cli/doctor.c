@@ -9,6 +9,7 @@
  */
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -454,6 +455,74 @@ static bool find_in_path(const char *name, char *out, size_t size)
 	return false;
 }
 
+/* The CLAUDE_CODE_SHELL_PREFIX a managed settings file sets: 1 and @val
+ * (maybe empty), 0 if it sets none, -1 if the file is missing */
+static int prefix_in(const char *path, char *val, size_t size)
+{
+	json_t *j = json_load_file(path, 0, NULL), *v;
+	int rc = 0;
+
+	if (!j)
+		return access(path, F_OK) ? -1 : 0;
+	v = json_object_get(json_object_get(j, "env"),
+			    "CLAUDE_CODE_SHELL_PREFIX");
+	if (json_is_string(v)) {
+		snprintf(val, size, "%s", json_string_value(v));
+		rc = 1;
+	}
+	json_decref(j);
+	return rc;
+}
+
+static int json_name(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return n > 5 && e->d_name[0] != '.' &&
+	       !strcmp(e->d_name + n - 5, ".json");
+}
+
+/**
+ * managed_prefix() - The prefix Claude Code's managed settings set
+ * @val:	Result: its value, "" if none
+ * @vsize:	Size of @val
+ * @from:	Result: the file that set it last, "" if none
+ * @fsize:	Size of @from
+ *
+ * managed-settings.json, then the files of managed-settings.d in name
+ * order: the last one that sets it decides.
+ *
+ * Return: whether any managed settings file is there
+ */
+static bool managed_prefix(char *val, size_t vsize, char *from, size_t fsize)
+{
+	static const char dir[] = "/etc/claude-code/managed-settings.d";
+	struct dirent **names = NULL;
+	char path[PATH_MAX];
+	bool any;
+	int n;
+
+	val[0] = from[0] = '\0';
+	snprintf(path, sizeof(path), "/etc/claude-code/managed-settings.json");
+	n = prefix_in(path, val, vsize);
+	any = n >= 0;
+	if (n == 1)
+		snprintf(from, fsize, "%s", path);
+	n = scandir(dir, &names, json_name, alphasort);
+	for (int i = 0; i < n; i++) {
+		int r;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		r = prefix_in(path, val, vsize);
+		any = true;
+		if (r == 1)
+			snprintf(from, fsize, "%s", path);
+		free(names[i]);
+	}
+	free(names);
+	return any;
+}
+
 /**
  * check_claude() - Claude Code: is it new enough for prefix mode, and do
  *		    its managed settings set the prefix to this agentbox
@@ -462,11 +531,10 @@ static bool find_in_path(const char *name, char *out, size_t size)
 static void check_claude(struct doc *d)
 {
 	static const char managed[] = "/etc/claude-code/managed-settings.json";
-	char exe[PATH_MAX], ver[64], self[PATH_MAX];
-	const char *prefix = NULL;
+	char exe[PATH_MAX], ver[64], self[PATH_MAX], prefix[PATH_MAX];
+	char from[PATH_MAX];
 	struct stat a, b, l;
-	bool have = find_in_path("claude", exe, sizeof(exe));
-	json_t *j, *v;
+	bool have = find_in_path("claude", exe, sizeof(exe)), any;
 
 	if (have && !claude_version(exe, ver, sizeof(ver))) {
 		if (version_cmp(ver, AB_CLAUDE_MIN_VERSION) < 0)
@@ -484,19 +552,21 @@ static void check_claude(struct doc *d)
 		    "found (no package.json, no versions/X.Y.Z)", exe);
 	}
 
-	j = json_load_file(managed, 0, NULL);
-	v = json_object_get(json_object_get(j, "env"),
+	any = managed_prefix(prefix, sizeof(prefix), from, sizeof(from));
+	if (!prefix[0]) {
+		if (have || any)
+			say(d, "warn", from[0] ? "take CLAUDE_CODE_SHELL_PREFIX "
+			    "out of it: of the managed settings files, the "
+			    "last in name order that sets it decides" :
+			    "put the output of 'agentbox claude-code "
+			    "--print-managed-settings' in "
+			    "/etc/claude-code/managed-settings.json",
+			    "%s%s: Claude Code's shell commands run outside "
+			    "agentbox", from[0] ? from : managed,
+			    from[0] ? " sets CLAUDE_CODE_SHELL_PREFIX empty" :
+			    any ? " does not set CLAUDE_CODE_SHELL_PREFIX" :
+			    " is missing, so it does not set "
 			    "CLAUDE_CODE_SHELL_PREFIX");
-	if (json_is_string(v))
-		prefix = json_string_value(v);
-	if (!prefix || !*prefix) {
-		if (have || j)
-			say(d, "warn", "put the output of 'agentbox "
-			    "claude-code --print-managed-settings' in it",
-			    "%s%s does not set CLAUDE_CODE_SHELL_PREFIX: Claude "
-			    "Code's shell commands run outside agentbox",
-			    managed, j ? "" : " is missing, so it");
-		json_decref(j);
 		return;
 	}
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -507,15 +577,14 @@ static void check_claude(struct doc *d)
 		say(d, "FAIL", "agentbox claude-code --print-managed-settings "
 		    "prints the right value", "%s: CLAUDE_CODE_SHELL_PREFIX %s "
 		    "is not this agentbox (%s): every shell command of Claude "
-		    "Code fails or runs unsandboxed", managed, prefix, self);
+		    "Code fails or runs unsandboxed", from, prefix, self);
 	else if (lstat(prefix, &l) || l.st_uid != 0)
 		say(d, "warn", "install it with make install (root-owned)",
 		    "CLAUDE_CODE_SHELL_PREFIX %s is not owned by root: its "
 		    "owner decides what Claude Code's shells run", prefix);
 	else
 		say(d, "ok", NULL, "%s: Claude Code's shells run through %s",
-		    managed, prefix);
-	json_decref(j);
+		    from, prefix);
 }
 
 int ab_doctor_main(int argc, char *argv[])

@@ -376,6 +376,13 @@ SH
 		"$TESTS_DIR/helpers/claude-net" "$CL/doc2" "$CL/none.json" "$AGENTBOX" doctor
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"FAIL  /etc/claude-code/managed-settings.json: CLAUDE_CODE_SHELL_PREFIX /bin/sh is not this agentbox"* ]] || { echo "$output"; false; }
+	# a drop-in that empties it takes the prefix out (Claude reads
+	# managed-settings.d after the file): doctor names it
+	mkdir -p "$CL/dropin"
+	printf '{"env": {"CLAUDE_CODE_SHELL_PREFIX": ""}}\n' >"$CL/dropin/50-empty.json"
+	HOME="$CHOME" MANAGED="$CL/managed.json" MANAGED_D="$CL/dropin" run timeout 120 \
+		"$TESTS_DIR/helpers/claude-net" "$CL/doc4" "$CL/none.json" "$AGENTBOX" doctor
+	[[ "$output" == *"warn  /etc/claude-code/managed-settings.d/50-empty.json sets CLAUDE_CODE_SHELL_PREFIX empty"* ]] || { echo "$output"; false; }
 	# none: Claude's shells run outside, and doctor says so
 	HOME="$CHOME" run timeout 120 \
 		"$TESTS_DIR/helpers/claude-net" "$CL/doc3" "$CL/none.json" "$AGENTBOX" doctor
