@@ -21,14 +21,13 @@ struct ab_claude_cmd {
 	char *argv[16];
 	int argc;
 	char profile[256];
-	char store[PATH_MAX + 512];	/* the arguments but the script */
-	size_t used;
 	char *script;			/* rewritten script, or NULL */
 	char cwd_file[PATH_MAX];	/* Claude's cwd file, for a detour */
 	char detour[64];		/* ours, in /tmp */
 };
 
 bool ab_claude_shell_named(const char *argv0);
+bool ab_is_self(const char *path);
 int ab_claude_shell(int argc, char *argv[], struct ab_claude_cmd *cmd,
 		    int *exit_now, struct ab_err *e);
 int ab_claude_main(int argc, char *argv[]);

@@ -27,5 +27,6 @@ void ab_session_id(char *out, size_t size);
 uint64_t ab_now_us(void);
 uint64_t ab_wall_us(void);
 bool ab_inside_agentbox(void);
+bool ab_ip_literal(const char *host);
 
 #endif /* AB_UTIL_H */

@@ -81,11 +81,12 @@ static bool shell_ok(const char *s)
 
 /* The shell Claude Code made its snapshot for: its own choice, $SHELL if
  * that is bash or zsh, else bash */
-static const char *choose_shell(void)
+static char *choose_shell(void)
 {
-	static const char *const bash[] = { "/bin/bash", "/usr/bin/bash",
-					    "/usr/local/bin/bash" };
-	const char *s;
+	static char b1[] = "/bin/bash", b2[] = "/usr/bin/bash",
+		    b3[] = "/usr/local/bin/bash";
+	static char *const bash[] = { b1, b2, b3 };
+	char *s;
 
 	if (shell_ok(s = getenv("CLAUDE_CODE_SHELL")))
 		return s;
@@ -199,17 +200,6 @@ static int cwd_return(const struct ab_claude_cmd *cmd, int status)
 	return status;
 }
 
-/* A copy of @s in @cmd's own store (they all fit: bounded above) */
-static char *keep(struct ab_claude_cmd *cmd, const char *s)
-{
-	size_t len = strlen(s) + 1;
-	char *p = cmd->store + cmd->used;
-
-	memcpy(p, s, len);
-	cmd->used += len;
-	return p;
-}
-
 /**
  * ab_claude_shell() - Prefix mode: the command line agentbox runs
  * @argc:	Argument count
@@ -227,7 +217,9 @@ static char *keep(struct ab_claude_cmd *cmd, const char *s)
 int ab_claude_shell(int argc, char *argv[], struct ab_claude_cmd *cmd,
 		    int *exit_now, struct ab_err *e)
 {
-	const char *sid = getenv("CLAUDE_CODE_SESSION_ID"), *shell;
+	static char o_profile[] = "--profile", o_session[] = "--session",
+		    o_end[] = "--", o_c[] = "-c";
+	char *sid = getenv("CLAUDE_CODE_SESSION_ID"), *shell;
 	struct ab_sysconf sc;
 	int n = 0;
 
@@ -235,10 +227,9 @@ int ab_claude_shell(int argc, char *argv[], struct ab_claude_cmd *cmd,
 		return ab_fail(e, 0, AB_CLAUDE_SHELL ": expected exactly one "
 			       "argument, the script Claude Code runs, and got "
 			       "%d", argc - 1);
-	cmd->used = 0;
 	cmd->script = NULL;
 	*exit_now = -1;
-	if (!(shell = choose_shell()) || strlen(shell) >= PATH_MAX)
+	if (!(shell = choose_shell()))
 		return ab_fail(e, 0, AB_CLAUDE_SHELL ": no bash (/bin/bash, "
 			       "/usr/bin/bash) to run the script with");
 	if (ab_inside_agentbox()) {
@@ -273,20 +264,34 @@ int ab_claude_shell(int argc, char *argv[], struct ab_claude_cmd *cmd,
 	}
 
 	cmd->argv[n++] = argv[0];
-	cmd->argv[n++] = keep(cmd, "--profile");
-	cmd->argv[n++] = keep(cmd, cmd->profile);
+	cmd->argv[n++] = o_profile;
+	cmd->argv[n++] = cmd->profile;
 	if (sid && *sid) {
-		cmd->argv[n++] = keep(cmd, "--session");
-		cmd->argv[n++] = keep(cmd, sid);
+		cmd->argv[n++] = o_session;
+		cmd->argv[n++] = sid;
 	}
-	cmd->argv[n++] = keep(cmd, "--");
-	cmd->argv[n++] = keep(cmd, shell);
-	cmd->argv[n++] = keep(cmd, "-c");
-	cmd->argv[n++] = keep(cmd, "--");
+	cmd->argv[n++] = o_end;
+	cmd->argv[n++] = shell;
+	cmd->argv[n++] = o_c;
+	cmd->argv[n++] = o_end;
 	cmd->argv[n++] = cmd->script ? cmd->script : argv[1];
 	cmd->argv[n] = NULL;
 	cmd->argc = n;
 	return 0;
+}
+
+/**
+ * ab_is_self() - Whether @path is this agentbox binary (a link to it too)
+ * @path:	Path
+ *
+ * Return: true if it is the same file as /proc/self/exe
+ */
+bool ab_is_self(const char *path)
+{
+	struct stat a, b;
+
+	return !stat(path, &a) && !stat("/proc/self/exe", &b) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /**
@@ -300,7 +305,6 @@ int ab_claude_shell(int argc, char *argv[], struct ab_claude_cmd *cmd,
 static int prefix_path(char *buf, size_t size, struct ab_err *e)
 {
 	char self[PATH_MAX];
-	struct stat a, b;
 	ssize_t n;
 	char *slash;
 
@@ -313,8 +317,7 @@ static int prefix_path(char *buf, size_t size, struct ab_err *e)
 	if (snprintf(buf, size, "%.*s/" AB_CLAUDE_SHELL, (int)(slash - self),
 		     self) >= (int)size)
 		return ab_fail(e, ENAMETOOLONG, "%s", self);
-	if (stat(buf, &a) || stat(self, &b) || a.st_dev != b.st_dev ||
-	    a.st_ino != b.st_ino) {
+	if (!ab_is_self(buf)) {
 		ab_fail(e, 0, "claude-code: %s is not this agentbox (%s)", buf,
 			self);
 		ab_hint(e, "make install puts it there; or ln -s agentbox %s",

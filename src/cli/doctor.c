@@ -17,7 +17,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,11 +384,17 @@ static void check_audit(struct doc *d, struct ab_config *c)
  * never by running it: it contacts its vendor when it starts */
 static int claude_version(const char *exe, char *ver, size_t size)
 {
-	char dir[PATH_MAX], f[PATH_MAX + 16], *slash;
+	char dir[PATH_MAX], f[PATH_MAX + 16], *slash, *base;
 	json_t *j, *name, *v;
 
-	if (!realpath(exe, dir))
+	if (!realpath(exe, dir) || !(slash = strrchr(dir, '/')))
 		return -1;
+	base = slash + 1;
+	if (strspn(base, "0123456789.") == strlen(base) && strchr(base, '.') &&
+	    strlen(base) < size) {
+		memcpy(ver, base, strlen(base) + 1);
+		return 0;
+	}
 	for (int up = 0; up < 4 && (slash = strrchr(dir, '/')) &&
 	     slash != dir; up++) {
 		*slash = '\0';
@@ -407,26 +412,19 @@ static int claude_version(const char *exe, char *ver, size_t size)
 		}
 		json_decref(j);
 	}
-	if (!realpath(exe, dir))
-		return -1;
-	slash = strrchr(dir, '/');
-	if (slash && strspn(slash + 1, "0123456789.") == strlen(slash + 1) &&
-	    strchr(slash + 1, '.') && strlen(slash + 1) < size) {
-		memcpy(ver, slash + 1, strlen(slash + 1) + 1);
-		return 0;
-	}
 	return -1;
 }
 
 /* -1, 0 or 1 as version @a is below, at or above @b (dotted numbers) */
-static int version_cmp(const char *ca, const char *cb)
+static int version_cmp(const char *a, const char *b)
 {
-	char *a = (char *)(uintptr_t)ca, *b = (char *)(uintptr_t)cb;
-
 	while (*a || *b) {
-		unsigned long x = strtoul(a, &a, 10);
-		unsigned long y = strtoul(b, &b, 10);
+		char *ea, *eb;
+		unsigned long x = strtoul(a, &ea, 10);
+		unsigned long y = strtoul(b, &eb, 10);
 
+		a = ea;
+		b = eb;
 		if (x != y)
 			return x < y ? -1 : 1;
 		if (*a == '.')
@@ -533,7 +531,7 @@ static void check_claude(struct doc *d)
 	static const char managed[] = "/etc/claude-code/managed-settings.json";
 	char exe[PATH_MAX], ver[64], self[PATH_MAX], prefix[PATH_MAX];
 	char from[PATH_MAX];
-	struct stat a, b, l;
+	struct stat l;
 	bool have = find_in_path("claude", exe, sizeof(exe)), any;
 
 	if (have && !claude_version(exe, ver, sizeof(ver))) {
@@ -572,8 +570,7 @@ static void check_claude(struct doc *d)
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	self[n > 0 ? n : 0] = '\0';
-	if (stat(prefix, &a) || stat(self, &b) || a.st_dev != b.st_dev ||
-	    a.st_ino != b.st_ino)
+	if (!ab_is_self(prefix))
 		say(d, "FAIL", "agentbox claude-code --print-managed-settings "
 		    "prints the right value", "%s: CLAUDE_CODE_SHELL_PREFIX %s "
 		    "is not this agentbox (%s): every shell command of Claude "

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* util.c - small helpers: cleanup, files, descriptors, SCM_RIGHTS, ids. */
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -288,17 +289,13 @@ uint64_t ab_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Whether /proc/self/status has the line "KEY<tab>VALUE" */
-static bool status_is(const char *key, const char *value)
+/* Whether the text of /proc/self/status has the line "KEY<tab>VALUE" */
+static bool status_is(const char *status, const char *key, const char *value)
 {
-	char buf[4096], want[64];
-	ssize_t n;
+	char want[64];
 
-	n = ab_read_small_file("/proc/self/status", buf, sizeof(buf));
-	if (n <= 0)
-		return false;
 	snprintf(want, sizeof(want), "\n%s\t%s\n", key, value);
-	return strstr(buf, want) != NULL;
+	return strstr(status, want) != NULL;
 }
 
 /**
@@ -315,7 +312,7 @@ bool ab_inside_agentbox(void)
 {
 	const char *m = getenv("AGENTBOX");
 	unsigned long in, out, count;
-	char buf[512];
+	char buf[512], status[4096];
 
 	if (!m || strcmp(m, "1"))
 		return false;
@@ -327,6 +324,24 @@ bool ab_inside_agentbox(void)
 	/* and what agentbox leaves every process inside with: no
 	 * capabilities to gain, no new privileges, a seccomp filter (a
 	 * rootless container with a forged marker has a bounding set) */
-	return status_is("CapBnd:", "0000000000000000") &&
-	       status_is("NoNewPrivs:", "1") && status_is("Seccomp:", "2");
+	if (ab_read_small_file("/proc/self/status", status,
+			       sizeof(status)) <= 0)
+		return false;
+	return status_is(status, "CapBnd:", "0000000000000000") &&
+	       status_is(status, "NoNewPrivs:", "1") &&
+	       status_is(status, "Seccomp:", "2");
+}
+
+/**
+ * ab_ip_literal() - Whether a host is an IPv4 or IPv6 address, not a name
+ * @host:	Host, without brackets
+ *
+ * Return: true for an address
+ */
+bool ab_ip_literal(const char *host)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET, host, &a) == 1 ||
+	       inet_pton(AF_INET6, host, &a) == 1;
 }

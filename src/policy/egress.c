@@ -316,7 +316,6 @@ static bool pattern_match(const char *pat, const char *host)
 int ab_egress_name(const struct ab_egress *g, const char *host,
 		   unsigned port, char *why, size_t size)
 {
-	struct in6_addr a6;
 	char name[256];
 	size_t len = strlen(host);
 	bool ok;
@@ -333,8 +332,7 @@ int ab_egress_name(const struct ab_egress *g, const char *host,
 			 port);
 		return -1;
 	}
-	if (inet_pton(AF_INET, name, &a6) == 1 ||
-	    inet_pton(AF_INET6, name, &a6) == 1) {
+	if (ab_ip_literal(name)) {
 		if (!g->ip_literals) {
 			snprintf(why, size, "%s is an IP address, and IP "
 				 "literals are not allowed (ip_literals)",

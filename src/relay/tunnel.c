@@ -166,7 +166,7 @@ static const char *reset_side(const struct conn *k, const struct flow *f)
 						       "client-reset";
 }
 
-/* ---- the first bytes of a built-in tunnel ---------------------------- */
+/* ---- the first bytes of a tunnel ------------------------------------ */
 
 /*
  * A tunnel to an allowed name must not carry a connection to another: the
@@ -174,7 +174,8 @@ static const char *reset_side(const struct conn *k, const struct flow *f)
  * request's target and Host, must name the CONNECT's host.  They are read
  * into cin while c2u is gated (u2c runs: a server may speak first); then
  * either written into c2u's pipe, ahead of what follows, or the tunnel is
- * reset and logged as refused.  Other protocols (ssh, a database) name no
+ * reset and logged as refused (always with the built-in proxy; through an
+ * upstream unless tunnel_check = no).  Other protocols (ssh, a database) name no
  * host and pass; so does a ClientHello without a server name.  A CONNECT
  * to an IP literal has no name to compare.  Only the first bytes are
  * checked: a later request in the same TLS session is not visible here.
@@ -194,14 +195,6 @@ static void gate_refuse(struct ab_relay *r, struct conn *k, const char *fmt,
 	k->status = 403;	/* what the policy said; the client had our 200
 				 * and now gets a reset */
 	rl_conn_close(r, k, "tunnel-refused", true);
-}
-
-static bool is_literal(const char *host)
-{
-	struct in6_addr a;
-
-	return inet_pton(AF_INET, host, &a) == 1 ||
-	       inet_pton(AF_INET6, host, &a) == 1;
 }
 
 /**
@@ -263,7 +256,7 @@ static void gate_check(struct ab_relay *r, struct conn *k, bool eof)
 			    "a request head");
 		return;
 	}
-	if (what && !is_literal(k->req.host) && strcmp(name, k->req.host)) {
+	if (what && !ab_ip_literal(k->req.host) && strcmp(name, k->req.host)) {
 		gate_refuse(r, k, "a tunnel to %s whose first bytes are "
 			    "another host's (%s names %s)", k->req.host, what,
 			    name);

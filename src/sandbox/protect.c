@@ -68,28 +68,41 @@ struct empty {
 	int mnt;			/* the tmpfs (read-only once made) */
 };
 
-/* A detached tmpfs of @size bytes, nosuid, nodev, noexec */
-static int tmpfs_make(size_t size, struct ab_err *e)
+/**
+ * tmpfs_make() - A detached tmpfs, nosuid and nodev, owned by the caller
+ * @size:	Its size ("4096", "64m")
+ * @mode:	Its root directory's mode ("0555")
+ * @attrs:	Further MOUNT_ATTR_* (MOUNT_ATTR_NOEXEC)
+ * @what:	For messages ("protect", "FILE:LINE: private PATH")
+ * @e:		Error
+ *
+ * Return: the mount's descriptor, or -1 with @e filled
+ */
+static int tmpfs_make(const char *size, const char *mode, unsigned attrs,
+		      const char *what, struct ab_err *e)
 {
-	char sz[32];
+	char uid[16], gid[16];
 	int fs, mnt;
 
-	snprintf(sz, sizeof(sz), "%zu", size);
+	snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
+	snprintf(gid, sizeof(gid), "%u", (unsigned)getgid());
 	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	if (fs < 0)
-		return ab_fail(e, errno, "protect: fsopen tmpfs");
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", sz, 0) ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0555", 0) ||
+		return ab_fail(e, errno, "%s: fsopen tmpfs", what);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", mode, 0) ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "uid", uid, 0) ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "gid", gid, 0) ||
 	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
-		ab_fail(e, errno, "protect: tmpfs");
+		ab_fail(e, errno, "%s: tmpfs", what);
 		close(fs);
 		return -1;
 	}
 	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID |
-		      MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+		      MOUNT_ATTR_NODEV | attrs);
 	close(fs);
 	if (mnt < 0)
-		return ab_fail(e, errno, "protect: fsmount tmpfs");
+		return ab_fail(e, errno, "%s: fsmount tmpfs", what);
 	return mnt;
 }
 
@@ -107,7 +120,7 @@ static int empty_make(struct empty *em, struct ab_err *e)
 {
 	int fd;
 
-	em->mnt = tmpfs_make(4096, e);
+	em->mnt = tmpfs_make("4096", "0555", MOUNT_ATTR_NOEXEC, "protect", e);
 	if (em->mnt < 0)
 		return -1;
 	fd = openat(em->mnt, "empty", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
@@ -169,33 +182,16 @@ static int attach(int dfd, const char *what, const char *target, bool ro,
 static int private_dir(const struct ab_fs_rule *r, const struct stat *st,
 		       struct ab_err *e)
 {
-	char uid[16], gid[16];
-	int fs, mnt;
+	char what[PATH_MAX + 128];
+	int mnt;
 
 	if (!S_ISDIR(st->st_mode))
 		return ab_fail(e, ENOTDIR, "%s: private %s", r->origin,
 			       r->path);
-	snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
-	snprintf(gid, sizeof(gid), "%u", (unsigned)getgid());
-	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	if (fs < 0)
-		return ab_fail(e, errno, "%s: private %s: fsopen tmpfs",
-			       r->origin, r->path);
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", AB_PRIVATE_SIZE, 0) ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "uid", uid, 0) ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "gid", gid, 0) ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
-		ab_fail(e, errno, "%s: private %s: tmpfs", r->origin, r->path);
-		close(fs);
-		return -1;
-	}
-	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID |
-		      MOUNT_ATTR_NODEV);
-	close(fs);
+	snprintf(what, sizeof(what), "%s: private %s", r->origin, r->path);
+	mnt = tmpfs_make(AB_PRIVATE_SIZE, "0700", 0, what, e);
 	if (mnt < 0)
-		return ab_fail(e, errno, "%s: private %s: fsmount", r->origin,
-			       r->path);
+		return -1;
 	if (move_mount(mnt, "", AT_FDCWD, r->path, MOVE_MOUNT_F_EMPTY_PATH)) {
 		ab_fail(e, errno, "%s: private %s: move_mount", r->origin,
 			r->path);
@@ -224,10 +220,13 @@ static int private_dir(const struct ab_fs_rule *r, const struct stat *st,
 static int file_install(const char *data, size_t len, const char *target,
 			const char *why, struct ab_err *e)
 {
-	cleanup_fd int mnt = tmpfs_make(len + 65536, e);
+	cleanup_fd int mnt = -1;
 	cleanup_fd int fd = -1;
 	size_t off = 0;
+	char size[32];
 
+	snprintf(size, sizeof(size), "%zu", len + 65536);
+	mnt = tmpfs_make(size, "0555", MOUNT_ATTR_NOEXEC, "protect", e);
 	if (mnt < 0)
 		return -1;
 	fd = openat(mnt, "file", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
