@@ -19,7 +19,8 @@ CC        ?= cc
 SYSCONFDIR ?= /etc
 DATADIR   ?= $(PREFIX)/share
 MAN5DIR   ?= $(MANDIR)/man5
-PKGS      := libnl-3.0 libnl-route-3.0 libseccomp libcap-ng inih jansson libcares
+PKGS      := libnl-3.0 libnl-route-3.0 libseccomp libcap-ng inih jansson libcares \
+             libnftnl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 # libnl and libcap-ng are linked statically by default: their shared
 # objects cost a third of a millisecond at every start (symbol binding and
@@ -28,10 +29,10 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 STATIC_DEPS ?= 1
 ifeq ($(STATIC_DEPS),1)
 RUN_LIBS   = -Wl,-Bstatic -lnl-route-3 -lnl-3 -lcap-ng -linih -ljansson -lcares \
-             -Wl,-Bdynamic -lm
+             -lnftnl -Wl,-Bdynamic -lmnl -lm
 else
 RUN_LIBS   = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap-ng inih \
-             jansson libcares)
+             jansson libcares libnftnl)
 endif
 GEN_LIBS   = $(shell pkg-config --libs libseccomp)
 
@@ -133,9 +134,10 @@ build/tests/try-syscall: tests/helpers/try-syscall.c | build
 # Everything the build, the tests and the benchmarks need, from Debian.
 DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
              libseccomp-dev libcap-ng-dev libinih-dev libjansson-dev \
-             libc-ares-dev clang
+             libc-ares-dev libnftnl-dev libmnl-dev clang
 DEB_TEST  := libcmocka-dev bats squid-openssl curl wget openssl python3 python3-pip git iproute2 chromium libnss3-tools xvfb xauth x11-utils default-jdk-headless \
-             procps util-linux passwd strace python3-venv nodejs make python3-xlib xdotool x11-xserver-utils
+             procps util-linux passwd strace python3-venv nodejs make python3-xlib xdotool x11-xserver-utils \
+             nftables openssh-server openssh-client netcat-openbsd python3-aiohttp bind9-dnsutils
 DEB_BENCH := hyperfine bubblewrap
 CLAUDE_CODE_VERSION := 2.1.332
 deps:

@@ -46,6 +46,18 @@ struct ab_audit_req {
 	unsigned port;
 	const char *address;		/* what the relay connected to, or NULL */
 	const char *url;		/* absolute URL or host:port */
+	const char *intercepted;	/* how an intercepted connection was
+					 * carried ("http", "tls", "tcp",
+					 * "dns"), NULL if it came to the
+					 * proxy port */
+	const char *orig_addr;		/* intercepted: where the sandbox
+					 * connected (a fake address, or the
+					 * IP literal) ... */
+	unsigned orig_port;		/* ... and its port */
+	const char *sni;		/* the ClientHello's server name */
+	const char *protocol;		/* network.protocol, NULL: "http" */
+	const char *dns_type;		/* a lookup's question type ... */
+	const char *dns_rcode;		/* ... and our answer's rcode */
 	uint64_t bytes_up, bytes_down;
 	uint64_t duration_us;
 	const struct ab_actor *who;

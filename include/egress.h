@@ -47,6 +47,8 @@ int ab_egress_add(struct ab_egress *g, const char *key, const char *value,
 int ab_egress_own_addrs(struct ab_egress *g, struct ab_err *e);
 int ab_egress_name(const struct ab_egress *g, const char *host,
 		   unsigned port, char *why, size_t size);
+int ab_egress_host(const struct ab_egress *g, const char *host, char *why,
+		   size_t size);
 int ab_egress_addr(const struct ab_egress *g, const struct sockaddr *sa,
 		   char *why, size_t size);
 int ab_parse_net(const char *s, struct ab_net *n);

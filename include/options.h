@@ -50,6 +50,8 @@ struct ab_config {
 	int verbose;
 	bool tunnel_check;		/* upstream: check a tunnel's first
 					 * bytes (always with the built-in) */
+	bool intercept;			/* every TCP connection through the
+					 * relay, by nftables in the gateway */
 	struct in_addr sandbox_addr;	/* veth end in the sandbox (ab0) */
 	struct in_addr gateway_addr;	/* veth end in the gateway (ab1) */
 	unsigned prefix_len;		/* of the veth subnet */

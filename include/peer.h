@@ -7,14 +7,13 @@
 
 #include "audit.h"
 
-struct sockaddr_in;
 struct sockaddr_storage;
 
 void ab_peer_note(const struct sockaddr_storage *local,
 		  const struct ab_actor *who);
-pid_t ab_peer_pid(const struct sockaddr_in *client);
+pid_t ab_peer_pid(const struct sockaddr_storage *client);
 int ab_peer_owner(int diag, pid_t sandbox_pid,
-		  const struct sockaddr_in *client,
-		  const struct sockaddr_in *server, struct ab_actor *w);
+		  const struct sockaddr_storage *client,
+		  const struct sockaddr_storage *server, struct ab_actor *w);
 
 #endif /* AB_PEER_H */

@@ -52,6 +52,7 @@ struct ab_policy {
 	char cwd[4096];			/* to re-enter after the mounts */
 	struct ab_ca ca;		/* [network] ca_bundle, pem NULL if none */
 	struct ab_file_over xauth;	/* untrusted X cookie (x11.c) */
+	struct ab_file_over resolv;	/* with interception: the gateway */
 };
 
 struct ab_policy *ab_policy_build(const struct ab_config *c,

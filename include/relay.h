@@ -23,6 +23,8 @@ struct ab_audit;
 
 struct ab_relay_cfg {
 	int listener;			/* proxy listener in the gateway */
+	int icpt4, icpt6;		/* interception listeners there, or -1
+					 * (intercept.c) */
 	bool builtin;			/* the relay is the proxy */
 	const struct ab_egress *egress;	/* built-in: the policy */
 	struct sockaddr_storage up;	/* upstream proxy address */

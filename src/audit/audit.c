@@ -67,6 +67,7 @@ struct req_fold {
 	struct ab_audit_req r;		/* the first; strings point below */
 	struct ab_actor who;
 	char action[16], reason[400], method[16], domain[256], url[320];
+	char icpt[8], oaddr[48], sni[256], proto[8], dtype[16], drcode[16];
 };
 
 struct ab_audit {
@@ -504,7 +505,32 @@ static int request_fast(struct ab_audit *a, const struct ab_audit_req *r)
 		ab_jw_str(&w, "rule", r->reason);
 	if (!r->allowed)
 		ab_jw_int(&w, "count", r->count ? (long long)r->count : 1);
+	if (r->intercepted) {
+		ab_jw_open(&w, "intercept");
+		ab_jw_str(&w, "mode", r->intercepted);
+		if (r->orig_addr)
+			ab_jw_str(&w, "ip", r->orig_addr);
+		ab_jw_int(&w, "port", (long long)r->orig_port);
+		ab_jw_close(&w);
+	}
 	ab_jw_close(&w);
+	if (r->sni) {
+		ab_jw_open(&w, "tls");
+		ab_jw_open(&w, "client");
+		ab_jw_str(&w, "server_name", r->sni);
+		ab_jw_close(&w);
+		ab_jw_close(&w);
+	}
+	if (r->dns_type) {
+		ab_jw_open(&w, "dns");
+		ab_jw_open(&w, "question");
+		ab_jw_str(&w, "name", r->domain ? r->domain : "");
+		ab_jw_str(&w, "type", r->dns_type);
+		ab_jw_close(&w);
+		if (r->dns_rcode)
+			ab_jw_str(&w, "response_code", r->dns_rcode);
+		ab_jw_close(&w);
+	}
 	ab_jw_open(&w, "destination");
 	ab_jw_str(&w, "domain", r->domain ? r->domain : "");
 	ab_jw_int(&w, "port", (long long)r->port);
@@ -532,7 +558,8 @@ static int request_fast(struct ab_audit *a, const struct ab_audit_req *r)
 	ab_jw_close(&w);
 	ab_jw_open(&w, "network");
 	ab_jw_str(&w, "transport", "tcp");
-	ab_jw_str(&w, "protocol", "http");
+	if (r->protocol)
+		ab_jw_str(&w, "protocol", r->protocol);
 	ab_jw_close(&w);
 	if (r->who && r->who->pid) {
 		ab_jw_open(&w, "process");
@@ -586,9 +613,35 @@ static void request_jansson(struct ab_audit *a, const struct ab_audit_req *r)
 				    json_pack("{s:i}", "status_code",
 					      r->status));
 	json_object_set_new(o, "http", http);
-	json_object_set_new(o, "network", json_pack("{s:s, s:s}",
-						    "transport", "tcp",
-						    "protocol", "http"));
+	json_object_set_new(o, "network", json_pack("{s:s}", "transport",
+						    "tcp"));
+	if (r->protocol)
+		json_object_set_new(json_object_get(o, "network"), "protocol",
+				    json_string(r->protocol));
+	if (r->intercepted) {
+		json_t *ic = json_pack("{s:s, s:i}", "mode", r->intercepted,
+				       "port", (int)r->orig_port);
+
+		if (ic && r->orig_addr)
+			json_object_set_new(ic, "ip",
+					    json_string(r->orig_addr));
+		json_object_set_new(json_object_get(o, "agentbox"),
+				    "intercept", ic);
+	}
+	if (r->sni)
+		json_object_set_new(o, "tls", json_pack("{s:{s:s}}", "client",
+							"server_name",
+							r->sni));
+	if (r->dns_type) {
+		json_t *d = json_pack("{s:{s:s, s:s}}", "question", "name",
+				      r->domain ? r->domain : "", "type",
+				      r->dns_type);
+
+		if (d && r->dns_rcode)
+			json_object_set_new(d, "response_code",
+					    json_string(r->dns_rcode));
+		json_object_set_new(o, "dns", d);
+	}
 	if (r->reason && !r->allowed)
 		json_object_set_new(json_object_get(o, "agentbox"), "rule",
 				    json_string(r->reason));
@@ -653,6 +706,17 @@ static void fold_start(struct req_fold *f, const struct ab_audit_req *r,
 	f->r.domain = r->domain ? f->domain : NULL;
 	f->r.url = r->url ? f->url : NULL;
 	f->r.address = NULL;
+#define FOLD_COPY(field, buf) do { \
+		snprintf(f->buf, sizeof(f->buf), "%s", r->field ? r->field : ""); \
+		f->r.field = r->field ? f->buf : NULL; \
+	} while (0)
+	FOLD_COPY(intercepted, icpt);
+	FOLD_COPY(orig_addr, oaddr);
+	FOLD_COPY(sni, sni);
+	FOLD_COPY(protocol, proto);
+	FOLD_COPY(dns_type, dtype);
+	FOLD_COPY(dns_rcode, drcode);
+#undef FOLD_COPY
 	f->r.count = 0;
 }
 

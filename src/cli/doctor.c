@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <linux/landlock.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <jansson.h>
 
@@ -36,6 +37,7 @@
 #include "claudeshell.h"
 #include "egress.h"
 #include "hook.h"
+#include "nft.h"
 #include "options.h"
 #include "profile.h"
 #include "userns.h"
@@ -220,6 +222,69 @@ static void check_userns(struct doc *d)
 	else
 		say(d, "ok", NULL, "user, network, mount and pid namespaces "
 		    "and a fresh /proc can be made");
+}
+
+/* nftables' nat redirect, in a network namespace of a fresh user
+ * namespace, as init installs it in the gateway: 0 or an errno */
+static int try_nftables(void)
+{
+	int p[2], err = EIO, st;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return errno;
+	pid = fork();
+	if (pid < 0) {
+		err = errno;
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
+	if (!pid) {
+		struct in_addr gw = { htonl(0x0a000001) };
+		struct ab_err e = { 0 };
+
+		close(p[0]);
+		err = 0;
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
+			err = errno;
+		else if (ab_nft_intercept(gw, 3128, 3129, &e))
+			err = e.code ? e.code : EIO;
+		(void)!write(p[1], &err, sizeof(err));
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &err, sizeof(err)) != sizeof(err))
+		err = EIO;
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	return err;
+}
+
+static void check_intercept(struct doc *d, const struct ab_config *c)
+{
+	int err;
+
+	if (!c->intercept) {
+		say(d, "ok", NULL, "interception: off ([network] intercept = "
+		    "no): tools that ignore the proxy variables fail closed");
+		return;
+	}
+	err = try_nftables();
+	if (!err)
+		say(d, "ok", NULL, "interception: nftables nat redirect works "
+		    "in a user namespace's network namespace");
+	else
+		say(d, "warn", err == EPERM || err == EACCES ?
+		    "unprivileged nf_tables is refused here (an LSM, or a "
+		    "container's seccomp policy): allow it, or run agentbox on "
+		    "the host" :
+		    "load the modules once as root: modprobe -a nf_tables "
+		    "nft_redir nf_nat nf_conntrack (and list them in "
+		    "/etc/modules-load.d/ to keep them)",
+		    "interception: nftables nat redirect in a user namespace: "
+		    "%s; sandboxes run with interception off (closed: tools "
+		    "that ignore the proxy variables fail)", strerror(err));
 }
 
 static void check_kernel(struct doc *d)
@@ -643,6 +708,7 @@ int ab_doctor_main(int argc, char *argv[])
 		    c.profile_name ? c.profile_name :
 		    "(none given: the system default, if any)");
 		check_upstream(&d, &c);
+		check_intercept(&d, &c);
 		check_audit(&d, &c);
 		check_sandbox(&d, targv);
 	}

@@ -281,6 +281,7 @@ int ab_options_parse(struct ab_config *c, int argc, char *const argv[],
 	c->proxy_port = AB_DEFAULT_PROXY_PORT;
 	c->max_conns = AB_DEFAULT_MAX_CONNS;
 	c->tunnel_check = true;
+	c->intercept = true;
 	c->audit_min_free = AB_DEFAULT_MIN_FREE;
 	c->audit_sinks = AB_AUDIT_FILE;
 	snprintf(c->identity, sizeof(c->identity), "%s", AB_DEFAULT_IDENTITY);

@@ -316,15 +316,8 @@ static bool pattern_match(const char *pat, const char *host)
 int ab_egress_name(const struct ab_egress *g, const char *host,
 		   unsigned port, char *why, size_t size)
 {
-	char name[256];
-	size_t len = strlen(host);
-	bool ok;
+	bool ok = false;
 
-	if (len && host[len - 1] == '.')
-		len--;
-	snprintf(name, sizeof(name), "%.*s", (int)len, host);
-
-	ok = false;
 	for (unsigned i = 0; i < g->n_ports; i++)
 		ok |= g->ports[i] == port;
 	if (!ok) {
@@ -332,6 +325,28 @@ int ab_egress_name(const struct ab_egress *g, const char *host,
 			 port);
 		return -1;
 	}
+	return ab_egress_host(g, host, why, size);
+}
+
+/**
+ * ab_egress_host() - Check a name alone, whatever the port (a lookup)
+ * @g:		Policy
+ * @host:	Name or IP literal
+ * @why:	Result on refusal
+ * @size:	Size of @why
+ *
+ * Return: 0 if allowed, -1 if refused
+ */
+int ab_egress_host(const struct ab_egress *g, const char *host, char *why,
+		   size_t size)
+{
+	char name[256];
+	size_t len = strlen(host);
+
+	if (len && host[len - 1] == '.')
+		len--;
+	snprintf(name, sizeof(name), "%.*s", (int)len, host);
+
 	if (ab_ip_literal(name)) {
 		if (!g->ip_literals) {
 			snprintf(why, size, "%s is an IP address, and IP "

@@ -24,6 +24,7 @@
  */
 
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <glob.h>
@@ -738,6 +739,34 @@ static int copy_list(struct ab_strv *dst, const struct ab_list *l)
 }
 
 /**
+ * resolv_make() - The sandbox's resolv.conf, with interception: the
+ *		   gateway, asked over TCP (the relay answers, intercept.c)
+ * @c:		Configuration
+ * @f:		Result; data stays NULL when the system has no resolv.conf
+ *		to cover (lookups then fail, as without interception)
+ *
+ * Return: 0, or -1 when out of memory
+ */
+static int resolv_make(const struct ab_config *c, struct ab_file_over *f)
+{
+	char gw[INET_ADDRSTRLEN];
+	int n;
+
+	if (!realpath("/etc/resolv.conf", f->target))
+		return 0;
+	inet_ntop(AF_INET, &c->gateway_addr, gw, sizeof(gw));
+	n = asprintf(&f->data, "# agentbox: names are answered by its relay "
+		     "in the gateway, over TCP\nnameserver %s\n"
+		     "options use-vc\n", gw);
+	if (n < 0) {
+		f->data = NULL;
+		return -1;
+	}
+	f->len = (size_t)n;
+	return 0;
+}
+
+/**
  * ab_policy_build() - Everything init needs to know of the profile
  * @c:		Configuration, with its profile (may have none)
  * @e:		Error
@@ -787,6 +816,8 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 		goto oom;
 	if (c->ca_bundle[0] && ab_ca_build(c->ca_bundle, &pol->ca, e))
 		goto fail;
+	if (c->intercept && resolv_make(c, &pol->resolv))
+		goto oom;
 	/* sockets and the display first: the display may hide a file */
 	if (scan_sockets(pol, p ? &p->l[AB_P_ALLOW_UNIX] : &none, &x, e))
 		goto fail;
@@ -844,6 +875,7 @@ void ab_policy_free(struct ab_policy *pol)
 	if (!pol)
 		return;
 	ab_ca_free(&pol->ca);
+	free(pol->resolv.data);
 	if (pol->xauth.data)
 		explicit_bzero(pol->xauth.data, pol->xauth.len);
 	free(pol->xauth.data);

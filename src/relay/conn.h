@@ -29,8 +29,12 @@
 #define CIN_SIZE		AB_HEAD_MAX
 #define OUT_SIZE		(AB_HEAD_MAX + 2048)
 #define UIN_SIZE		65536
+#define FIRST_WAIT_US		(250 * 1000ULL)	/* intercepted: a client
+						 * that says nothing first
+						 * is a server-first one */
 
-enum tag_kind { T_LISTENER, T_WATCH, T_CLIENT, T_UPSTREAM, T_RESOLVER };
+enum tag_kind { T_LISTENER, T_ICPT_LISTENER, T_WATCH, T_CLIENT, T_UPSTREAM,
+		T_RESOLVER };
 
 struct tag {
 	enum tag_kind kind;
@@ -44,6 +48,16 @@ enum conn_state {
 
 enum resp_phase { RP_HEAD, RP_BODY, RP_DONE };
 
+/* How an intercepted connection is carried (intercept.c) */
+enum icpt_kind {
+	IC_NONE,		/* through the explicit proxy port */
+	IC_FIRST,		/* intercepted, its first bytes not yet seen */
+	IC_HTTP,		/* plain HTTP: each head made absolute-form */
+	IC_TLS,			/* CONNECT to the name, the SNI checked */
+	IC_TCP,			/* anything else: CONNECT to the name */
+	IC_DNS,			/* a lookup, to the gateway's port 53 */
+};
+
 struct flow {
 	int src, dst;
 	int pipe_r, pipe_w;
@@ -53,6 +67,8 @@ struct flow {
 	int failed;		/* the descriptor that failed, or -1 */
 	uint64_t bytes;		/* delivered to dst */
 };
+
+TAILQ_HEAD(conn_q, conn);
 
 struct conn {
 	struct ab_relay *relay;
@@ -103,14 +119,23 @@ struct conn {
 	char reason[400];		/* why we refused or failed */
 	struct ab_actor who;		/* the process that connected */
 	pid_t owner;			/* its pid for the share, 0 unknown */
-	struct sockaddr_in peer;	/* its address, to find it */
+	struct sockaddr_storage peer;	/* its address, to find it */
+
+	/* intercepted (intercept.c) */
+	enum icpt_kind icpt;
+	struct sockaddr_storage odst;	/* where the sandbox connected */
+	char oaddr[INET6_ADDRSTRLEN];	/* odst's address, as text */
+	unsigned short oport;
+	char oname[256];		/* the name its fake address stands
+					 * for, "" for an IP literal */
+	char sni[256];			/* the ClientHello's, "" if none */
+	bool await_answer;		/* upstream's answer to our CONNECT
+					 * is not the client's to see */
 	bool who_asked;
-	TAILQ_ENTRY(conn) timer;	/* on head_q or connect_q */
-	bool on_timer;
+	TAILQ_ENTRY(conn) timer;	/* on one timer queue: */
+	struct conn_q *on_timer;	/* that one, or NULL */
 	TAILQ_ENTRY(conn) link;		/* on all_q, then on dead_q */
 };
-
-TAILQ_HEAD(conn_q, conn);
 
 struct watch {
 	struct tag tag;
@@ -151,9 +176,11 @@ struct ab_relay {
 					 * until then, 0 if not */
 	unsigned n_conns;
 	size_t pipe_cap;
-	struct sockaddr_in me;		/* the listener's address */
+	struct sockaddr_storage me;	/* the listener's address */
 	struct ab_resolver *res;
-	struct conn_q all_q, head_q, connect_q, dead_q;
+	struct ab_fakeip *fake;		/* the session's fake addresses */
+	struct tag itag4, itag6;	/* the interception listeners' */
+	struct conn_q all_q, head_q, connect_q, first_q, dead_q;
 	struct watch watches[8];
 	unsigned n_watches;
 	int stop;
@@ -192,6 +219,17 @@ void rl_fail_after_head(struct ab_relay *r, struct conn *k, int code,
 void rl_send_out(struct ab_relay *r, struct conn *k);
 void rl_splice_event(struct ab_relay *r, struct conn *k, bool upstream,
 		     uint32_t ev);
+
+/* intercept.c */
+void rl_icpt_accept(struct ab_relay *r, struct conn *k);
+#define RL_FIRST_DATA	0
+#define RL_FIRST_SILENT	1
+#define RL_FIRST_EOF	2
+int rl_icpt_head(struct ab_relay *r, struct conn *k, int why);
+void rl_icpt_answer(struct ab_relay *r, struct conn *k);
+void rl_dns_read(struct ab_relay *r, struct conn *k);
+bool rl_icpt_raw(const struct conn *k);
+const char *rl_icpt_name(enum icpt_kind kind);
 
 /* msg.c */
 void rl_msg_pump(struct ab_relay *r, struct conn *k);

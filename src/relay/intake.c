@@ -39,6 +39,9 @@ void rl_conn_head(struct ab_relay *r, struct conn *k)
 	struct ab_req *q = &k->req;
 	enum ab_head_status st;
 
+	/* intercepted: made into the head an explicit client would send */
+	if (k->icpt && rl_icpt_head(r, k, RL_FIRST_DATA))
+		return;
 	st = ab_http_parse_head(k->cin, k->cin_len, q);
 	if (st == AB_HEAD_INCOMPLETE)
 		return;
@@ -85,11 +88,24 @@ void rl_conn_head(struct ab_relay *r, struct conn *k)
 
 void rl_read_head(struct ab_relay *r, struct conn *k)
 {
-	ssize_t n = recv(k->cfd, k->cin + k->cin_len, CIN_SIZE - k->cin_len,
+	ssize_t n;
+
+	if (k->icpt == IC_DNS) {
+		rl_dns_read(r, k);
+		return;
+	}
+	n = recv(k->cfd, k->cin + k->cin_len, CIN_SIZE - k->cin_len,
 			 MSG_DONTWAIT);
 
 	if (n < 0 && rl_again(errno))
 		return;
+	if (n == 0 && k->icpt == IC_FIRST && k->cin_len) {
+		/* all it sends before it waits: decide on that (the
+		 * tunnel sees the end again) */
+		if (!rl_icpt_head(r, k, RL_FIRST_EOF))
+			rl_conn_head(r, k);
+		return;
+	}
 	if (n <= 0 && !k->n_reqs) {
 		/* gone before its first request was whole (given up in the
 		 * backlog, or a preconnect never used): still one line */
@@ -126,7 +142,13 @@ void rl_begin(struct ab_relay *r, struct conn *k)
 	long n;
 
 	rl_timer_remove(r, k);
-	if (k->req.kind == AB_REQ_CONNECT && r->dial->origin_form) {
+	if (k->req.kind == AB_REQ_CONNECT && r->dial->origin_form &&
+	    k->icpt) {
+		/* intercepted: the client asked for no tunnel, and gets
+		 * no answer to it */
+		k->status = 200;
+		n = 0;
+	} else if (k->req.kind == AB_REQ_CONNECT && r->dial->origin_form) {
 		static const char ok[] = "HTTP/1.1 200 Connection established"
 					 "\r\n\r\n";
 
@@ -162,7 +184,10 @@ void rl_begin(struct ab_relay *r, struct conn *k)
 		/* the first bytes are checked before any goes on (tunnel.c;
 		 * always with the built-in proxy, by default upstream too):
 		 * they wait in cin */
-		k->gated = r->dial->origin_form || r->cfg.tunnel_check;
+		k->gated = r->dial->origin_form || r->cfg.tunnel_check ||
+			   k->icpt == IC_TLS;
+		/* intercepted: the upstream's answer is ours */
+		k->await_answer = k->icpt && !r->dial->origin_form;
 		if (k->gated) {
 			memmove(k->cin, k->cin + k->req.head_len, rest);
 			k->cin_len = rest;

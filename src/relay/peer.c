@@ -32,6 +32,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,10 @@
 static pid_t last_pid;
 
 /* source address and port -> who connected it; a newer connect takes an
- * older's slot */
+ * older's slot.  IPv4 addresses are kept as IPv4-mapped IPv6 ones. */
 static struct noted {
-	uint32_t addr;			/* network order; 0: free */
-	uint16_t port;
+	uint8_t addr[16];		/* all zero: free */
+	uint16_t port;			/* network order */
 	struct ab_actor who;
 } table[TABLE_SIZE];
 
@@ -60,58 +61,77 @@ static struct noted *slot(uint16_t port)
 	return &table[ntohs(port) & (TABLE_SIZE - 1)];
 }
 
+/* @sa's address as IPv6 (mapped if IPv4) and port; false if neither */
+static bool key_of(const struct sockaddr_storage *sa, uint8_t addr[16],
+		   uint16_t *port)
+{
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->ss_family == AF_INET) {
+		memset(addr, 0, 10);
+		addr[10] = addr[11] = 0xff;
+		memcpy(addr + 12, &v4->sin_addr, 4);
+		*port = v4->sin_port;
+		return true;
+	}
+	if (sa->ss_family == AF_INET6) {
+		memcpy(addr, &v6->sin6_addr, 16);
+		*port = v6->sin6_port;
+		return true;
+	}
+	return false;
+}
+
 /**
  * ab_peer_note() - Remember which process connected a socket
- * @local:	The socket's own address after connect() (IPv4, or IPv6
- *		holding a mapped IPv4 address; others are not relayed)
+ * @local:	The socket's own address after connect() (IPv4 or IPv6)
  * @who:	The process, named
  */
 void ab_peer_note(const struct sockaddr_storage *local,
 		  const struct ab_actor *who)
 {
-	const struct sockaddr_in *v4 = (const struct sockaddr_in *)local;
-	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)local;
-	uint32_t addr;
+	uint8_t addr[16];
 	uint16_t port;
 	struct noted *n;
 
-	if (local->ss_family == AF_INET) {
-		addr = v4->sin_addr.s_addr;
-		port = v4->sin_port;
-	} else if (local->ss_family == AF_INET6 &&
-		   IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
-		memcpy(&addr, &v6->sin6_addr.s6_addr[12], 4);
-		port = v6->sin6_port;
-	} else {
+	if (!key_of(local, addr, &port))
 		return;
-	}
 	n = slot(port);
-	n->addr = addr;
+	memcpy(n->addr, addr, 16);
 	n->port = port;
 	n->who = *who;
 }
 
-static const struct noted *noted(const struct sockaddr_in *client)
+static const struct noted *noted(const struct sockaddr_storage *client)
 {
-	const struct noted *n = slot(client->sin_port);
+	static const uint8_t zero[16];
+	const struct noted *n;
+	uint8_t addr[16];
+	uint16_t port;
 
-	return n->addr && n->addr == client->sin_addr.s_addr &&
-	       n->port == client->sin_port ? n : NULL;
+	if (!key_of(client, addr, &port) || !memcmp(addr, zero, 16))
+		return NULL;
+	n = slot(port);
+	return !memcmp(n->addr, addr, 16) && n->port == port ? n : NULL;
 }
 
 /**
  * socket_inode() - The inode of the sandbox's end of a relayed connection
  * @diag:	NETLINK_SOCK_DIAG socket in the sandbox's netns
  * @client:	The client's address and port (the sandbox's end)
- * @server:	The listener's address and port (the gateway's end)
+ * @server:	Where it connected to, as the sandbox sees it: the
+ *		listener, or the original destination of an intercepted
+ *		connection (the same family)
  *
  * One exact lookup (no dump): the kernel finds the socket by its four
  * addresses, whatever the size of its tables.
  *
  * Return: the inode, 0 if not found
  */
-static unsigned long socket_inode(int diag, const struct sockaddr_in *client,
-				  const struct sockaddr_in *server)
+static unsigned long socket_inode(int diag,
+				  const struct sockaddr_storage *client,
+				  const struct sockaddr_storage *server)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -123,14 +143,10 @@ static unsigned long socket_inode(int diag, const struct sockaddr_in *client,
 			.nlmsg_flags = NLM_F_REQUEST,
 		},
 		.r = {
-			.sdiag_family = AF_INET,
+			.sdiag_family = (uint8_t)client->ss_family,
 			.sdiag_protocol = IPPROTO_TCP,
 			.idiag_states = ~0U,
 			.id = {
-				.idiag_sport = client->sin_port,
-				.idiag_dport = server->sin_port,
-				.idiag_src = { client->sin_addr.s_addr },
-				.idiag_dst = { server->sin_addr.s_addr },
 				.idiag_cookie = { INET_DIAG_NOCOOKIE,
 						  INET_DIAG_NOCOOKIE },
 			},
@@ -143,6 +159,27 @@ static unsigned long socket_inode(int diag, const struct sockaddr_in *client,
 	const struct inet_diag_msg *m;
 	ssize_t n;
 
+	if (client->ss_family != server->ss_family)
+		return 0;
+	if (client->ss_family == AF_INET) {
+		const struct sockaddr_in *c = (const void *)client;
+		const struct sockaddr_in *s = (const void *)server;
+
+		req.r.id.idiag_sport = c->sin_port;
+		req.r.id.idiag_dport = s->sin_port;
+		memcpy(req.r.id.idiag_src, &c->sin_addr, 4);
+		memcpy(req.r.id.idiag_dst, &s->sin_addr, 4);
+	} else if (client->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *c = (const void *)client;
+		const struct sockaddr_in6 *s = (const void *)server;
+
+		req.r.id.idiag_sport = c->sin6_port;
+		req.r.id.idiag_dport = s->sin6_port;
+		memcpy(req.r.id.idiag_src, &c->sin6_addr, 16);
+		memcpy(req.r.id.idiag_dst, &s->sin6_addr, 16);
+	} else {
+		return 0;
+	}
 	if (send(diag, &req, sizeof(req), MSG_DONTWAIT) != sizeof(req))
 		return 0;
 	/* the answer was queued before send() returned */
@@ -163,7 +200,7 @@ static unsigned long socket_inode(int diag, const struct sockaddr_in *client,
  *
  * Return: the pid, or 0 if not known
  */
-pid_t ab_peer_pid(const struct sockaddr_in *client)
+pid_t ab_peer_pid(const struct sockaddr_storage *client)
 {
 	const struct noted *n = noted(client);
 
@@ -232,14 +269,14 @@ static void add_children(pid_t pid, pid_t *list, unsigned *n)
  * @diag:	NETLINK_SOCK_DIAG socket in the sandbox's netns (from init)
  * @sandbox_pid: The sandbox's init, in our pid namespace
  * @client:	The connection's source (as the relay sees it)
- * @server:	Its destination: the listener
+ * @server:	Its destination as the sandbox sees it (socket_inode())
  * @w:		Result; w->pid is 0 if not found
  *
  * Return: 0 if found, -1 if not
  */
 int ab_peer_owner(int diag, pid_t sandbox_pid,
-		  const struct sockaddr_in *client,
-		  const struct sockaddr_in *server, struct ab_actor *w)
+		  const struct sockaddr_storage *client,
+		  const struct sockaddr_storage *server, struct ab_actor *w)
 {
 	static pid_t list[MAX_PROCS];
 	unsigned budget = SCAN_BUDGET;

@@ -71,6 +71,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "dns.h"
 #include "egress.h"
 #include "http.h"
 #include "peer.h"
@@ -83,6 +84,27 @@
 bool rl_again(int err)
 {
 	return err == EAGAIN || err == EINTR;
+}
+
+/* Accept on every listener, or on none (the kernel's backlogs hold what
+ * comes meanwhile) */
+static void listeners_arm(struct ab_relay *r, bool on)
+{
+	struct { int fd; struct tag *t; } l[] = {
+		{ r->cfg.listener, &r->ltag },
+		{ r->cfg.icpt4, &r->itag4 },
+		{ r->cfg.icpt6, &r->itag6 },
+	};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(l); i++) {
+		struct epoll_event ev = { .events = on ? EPOLLIN : 0,
+					  .data.ptr = l[i].t };
+
+		if (l[i].fd >= 0)
+			epoll_ctl(r->epfd, EPOLL_CTL_MOD, l[i].fd, &ev);
+	}
+	r->listening = on;
+	r->accept_resume = 0;
 }
 
 
@@ -102,8 +124,8 @@ void rl_conn_who(struct ab_relay *r, struct conn *k)
 	if (k->who_asked || !r->cfg.audit)
 		return;
 	k->who_asked = true;
-	ab_peer_owner(r->cfg.diag_fd, r->cfg.sandbox_pid, &k->peer, &r->me,
-		      &k->who);
+	ab_peer_owner(r->cfg.diag_fd, r->cfg.sandbox_pid, &k->peer,
+		      k->icpt ? &k->odst : &r->me, &k->who);
 }
 
 /**
@@ -117,7 +139,8 @@ void rl_req_log(struct ab_relay *r, struct conn *k)
 	uint64_t us = ab_now_us() - k->t_req;
 	struct ab_audit_req a = {
 		/* "connection": one that carried no request at all */
-		.action = !k->req.method[0] && !k->status ? "connection" :
+		.action = !k->req.method[0] && (!k->status || k->icpt) ?
+			  "connection" :
 			  tunnel ? "connect" : "http-request",
 		.allowed = k->status != 403 && k->status != 400 &&
 			   k->status != 431 && k->status != 408,
@@ -131,6 +154,12 @@ void rl_req_log(struct ab_relay *r, struct conn *k)
 		.port = k->req.port,
 		.address = k->addr_text[0] ? k->addr_text : NULL,
 		.url = k->target[0] ? k->target : NULL,
+		.intercepted = k->icpt ? rl_icpt_name(k->icpt) : NULL,
+		.orig_addr = k->icpt ? k->oaddr : NULL,
+		.orig_port = k->oport,
+		.sni = k->sni[0] ? k->sni : NULL,
+		.protocol = !k->icpt || k->icpt == IC_HTTP ? "http" :
+			    k->icpt == IC_TLS ? "tls" : NULL,
 		.bytes_up = k->up - k->up0,
 		.bytes_down = k->down - k->down0,
 		.duration_us = us,
@@ -153,20 +182,19 @@ void rl_timer_remove(struct ab_relay *r, struct conn *k)
 {
 	if (!k->on_timer)
 		return;
-	if (k->state == ST_HEAD)
-		TAILQ_REMOVE(&r->head_q, k, timer);
-	else
-		TAILQ_REMOVE(&r->connect_q, k, timer);
-	k->on_timer = false;
+	TAILQ_REMOVE(k->on_timer, k, timer);
+	k->on_timer = NULL;
 }
 
+/* Each queue holds one timeout, so it is in the order of deadlines: the
+ * intercepted connections' wait for their first bytes, heads, connects */
 void rl_timer_add(struct ab_relay *r, struct conn *k, uint64_t timeout)
 {
 	rl_timer_remove(r, k);
 	k->deadline = ab_now_us() + timeout;
-	TAILQ_INSERT_TAIL(k->state == ST_HEAD ? &r->head_q : &r->connect_q,
-			  k, timer);
-	k->on_timer = true;
+	k->on_timer = timeout == FIRST_WAIT_US ? &r->first_q :
+		      k->state == ST_HEAD ? &r->head_q : &r->connect_q;
+	TAILQ_INSERT_TAIL(k->on_timer, k, timer);
 }
 
 void rl_set_interest(struct ab_relay *r, int fd, struct tag *t,
@@ -250,14 +278,8 @@ void rl_conn_close(struct ab_relay *r, struct conn *k, const char *result,
 		TAILQ_INSERT_TAIL(&r->dead_q, k, link);
 
 	r->n_conns--;
-	if (!r->listening) {
-		r->accept_resume = 0;
-		struct epoll_event ev = { .events = EPOLLIN,
-					  .data.ptr = &r->ltag };
-
-		epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->cfg.listener, &ev);
-		r->listening = true;
-	}
+	if (!r->listening)
+		listeners_arm(r, true);
 }
 
 /**
@@ -276,6 +298,16 @@ void rl_conn_reply(struct ab_relay *r, struct conn *k, int code,
 	int blen, n;
 
 	rl_conn_who(r, k);		/* before the answer lets the client go */
+	if (rl_icpt_raw(k)) {
+		/* the client speaks TLS or its own protocol: no HTTP answer
+		 * it could take for the server's, a reset */
+		k->status = code;
+		if (why != k->reason)
+			snprintf(k->reason, sizeof(k->reason), "%s", why);
+		k->req_open = true;
+		rl_conn_close(r, k, result, true);
+		return;
+	}
 	blen = snprintf(body, sizeof(body), "agentbox: %s\n", why);
 	if (blen < 0 || (size_t)blen >= sizeof(body))
 		blen = (int)sizeof(body) - 1;
@@ -347,20 +379,8 @@ static void conn_event(struct ab_relay *r, struct conn *k, bool upstream,
 
 static void pause_accept(struct ab_relay *r, uint64_t resume)
 {
-	struct epoll_event ev = { .events = 0, .data.ptr = &r->ltag };
-
-	epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->cfg.listener, &ev);
-	r->listening = false;
+	listeners_arm(r, false);
 	r->accept_resume = resume;
-}
-
-static void resume_accept(struct ab_relay *r)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &r->ltag };
-
-	epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->cfg.listener, &ev);
-	r->listening = true;
-	r->accept_resume = 0;
 }
 
 /**
@@ -405,24 +425,27 @@ static void shorten_heads(struct ab_relay *r)
 			      "connections running low", "head-timeout");
 }
 
-static void relay_accept(struct ab_relay *r)
+/**
+ * relay_accept() - Take the connections waiting on one listener
+ * @r:		Relay
+ * @lfd:	The listener: the proxy's, or an interception one
+ * @icpt:	It is an interception listener
+ */
+static void relay_accept(struct ab_relay *r, int lfd, bool icpt)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct epoll_event ev = { .events = EPOLLIN };
-		struct sockaddr_in peer = { 0 };
+		struct sockaddr_storage peer = { 0 };
 		socklen_t plen = sizeof(peer);
 		struct conn *k;
 		int fd, one = 1;
 		unsigned held;
 
 		if (r->n_conns >= r->cfg.max_conns) {
-			ev.events = 0;
-			ev.data.ptr = &r->ltag;
-			epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->cfg.listener, &ev);
-			r->listening = false;
+			listeners_arm(r, false);
 			return;
 		}
-		fd = accept4(r->cfg.listener, (struct sockaddr *)&peer, &plen,
+		fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			/* out of descriptors: the listener would stay
@@ -463,11 +486,16 @@ static void relay_accept(struct ab_relay *r)
 			return;
 		}
 		k->peer = peer;
-		k->who_asked = plen < sizeof(peer) ||
-			       peer.sin_family != AF_INET;
+		k->who_asked = peer.ss_family != AF_INET &&
+			       peer.ss_family != AF_INET6;
 		r->n_conns++;
 		TAILQ_INSERT_TAIL(&r->all_q, k, link);
-		rl_timer_add(r, k, HEAD_TIMEOUT_US);
+		if (icpt) {
+			k->icpt = IC_FIRST;
+			rl_timer_add(r, k, FIRST_WAIT_US);
+		} else {
+			rl_timer_add(r, k, HEAD_TIMEOUT_US);
+		}
 		if (!k->who_asked)
 			k->owner = ab_peer_pid(&k->peer);
 		if ((held = over_share(r, k))) {
@@ -479,6 +507,8 @@ static void relay_accept(struct ab_relay *r)
 			continue;
 		}
 		shorten_heads(r);
+		if (icpt && k->state != ST_DEAD)
+			rl_icpt_accept(r, k);
 	}
 }
 
@@ -495,7 +525,7 @@ static int relay_timeouts(struct ab_relay *r)
 	int ms;
 
 	if (r->accept_resume && r->accept_resume <= now)
-		resume_accept(r);
+		listeners_arm(r, true);
 	if (r->accept_resume)
 		next = r->accept_resume;
 	/* slots running low: also while nothing new is accepted (all taken,
@@ -506,6 +536,10 @@ static int relay_timeouts(struct ab_relay *r)
 	    k->t_start + HEAD_TIMEOUT_LOW_US < next)
 		next = k->t_start + HEAD_TIMEOUT_LOW_US;
 
+	/* intercepted, silent so far: a server-first protocol */
+	while ((k = TAILQ_FIRST(&r->first_q)) && k->deadline <= now)
+		if (!rl_icpt_head(r, k, RL_FIRST_SILENT))
+			rl_conn_head(r, k);
 	while ((k = TAILQ_FIRST(&r->head_q)) && k->deadline <= now) {
 		if (k->n_reqs && !k->cin_len)	/* idle keep-alive */
 			rl_conn_close(r, k, NULL, false);
@@ -521,6 +555,8 @@ static int relay_timeouts(struct ab_relay *r)
 			   "upstream-timeout");
 	}
 	if ((k = TAILQ_FIRST(&r->head_q)) && k->deadline < next)
+		next = k->deadline;
+	if ((k = TAILQ_FIRST(&r->first_q)) && k->deadline < next)
 		next = k->deadline;
 	if ((k = TAILQ_FIRST(&r->connect_q)) && k->deadline < next)
 		next = k->deadline;
@@ -591,6 +627,7 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 	TAILQ_INIT(&r->all_q);
 	TAILQ_INIT(&r->head_q);
 	TAILQ_INIT(&r->connect_q);
+	TAILQ_INIT(&r->first_q);
 	TAILQ_INIT(&r->dead_q);
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (r->epfd < 0) {
@@ -602,6 +639,23 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 	ev.data.ptr = &r->ltag;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, cfg->listener, &ev)) {
 		ab_fail(e, errno, "relay: epoll_ctl listener");
+		goto fail;
+	}
+	r->itag4 = (struct tag){ T_ICPT_LISTENER, NULL };
+	r->itag6 = (struct tag){ T_ICPT_LISTENER, &r->itag6 };
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? cfg->icpt6 : cfg->icpt4;
+
+		ev.data.ptr = i ? &r->itag6 : &r->itag4;
+		if (fd >= 0 && epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			ab_fail(e, errno, "relay: epoll_ctl interception "
+				"listener");
+			goto fail;
+		}
+	}
+	if ((cfg->icpt4 >= 0 || cfg->icpt6 >= 0) &&
+	    !(r->fake = ab_fakeip_new())) {
+		ab_fail(e, ENOMEM, "relay: fake addresses");
 		goto fail;
 	}
 	r->listening = true;
@@ -618,6 +672,7 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 	return r;
 fail:
 	close(r->epfd);
+	ab_fakeip_free(r->fake);
 	free(r);
 	return NULL;
 }
@@ -678,7 +733,11 @@ int ab_relay_run(struct ab_relay *r, struct ab_err *e)
 
 			switch (t->kind) {
 			case T_LISTENER:
-				relay_accept(r);
+				relay_accept(r, r->cfg.listener, false);
+				break;
+			case T_ICPT_LISTENER:
+				relay_accept(r, t->ptr ? r->cfg.icpt6 :
+						 r->cfg.icpt4, true);
 				break;
 			case T_RESOLVER:
 				ab_resolver_process(r->res);
@@ -725,6 +784,10 @@ void ab_relay_drain(struct ab_relay *r, unsigned ms)
 	/* (a connection closed here re-arms the listener with MOD, which
 	 * then fails harmlessly) */
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->cfg.listener, NULL);
+	if (r->cfg.icpt4 >= 0)
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->cfg.icpt4, NULL);
+	if (r->cfg.icpt6 >= 0)
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->cfg.icpt6, NULL);
 	for (unsigned i = 0; i < r->n_watches; i++)
 		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->watches[i].fd, NULL);
 	while (!TAILQ_EMPTY(&r->all_q)) {
@@ -772,6 +835,11 @@ void ab_relay_free(struct ab_relay *r)
 	reap_dead(r);
 	close(r->epfd);
 	close(r->cfg.listener);
+	if (r->cfg.icpt4 >= 0)
+		close(r->cfg.icpt4);
+	if (r->cfg.icpt6 >= 0)
+		close(r->cfg.icpt6);
+	ab_fakeip_free(r->fake);
 	if (r->cfg.diag_fd >= 0)
 		close(r->cfg.diag_fd);
 	if (r->cfg.warm_fd >= 0)

@@ -337,6 +337,15 @@ void rl_splice_event(struct ab_relay *r, struct conn *k, bool upstream,
 {
 	bool err = ev & (EPOLLERR | EPOLLHUP);
 
+	if (upstream && k->await_answer && ((ev & EPOLLIN) || err)) {
+		rl_icpt_answer(r, k);
+		if (k->state == ST_DEAD)
+			return;
+		if (k->await_answer) {
+			splice_update(r, k);
+			return;
+		}
+	}
 	if (upstream && !k->status && (ev & EPOLLIN))
 		peek_status(k);
 	if (!upstream && k->gated && ((ev & EPOLLIN) || err)) {

@@ -112,11 +112,11 @@ static int init_close_fds(const struct ab_config *c, int sync_fd,
 	return 0;
 }
 
-static int init_build(const struct ab_config *c, int *listener, int *diag,
-		      struct ab_err *e)
+static int init_build(const struct ab_config *c, struct ab_gw_fds *gw,
+		      int *diag, struct ab_err *e)
 {
 	if (ab_mounts_setup(e) || ab_protect_apply(c->policy, e) ||
-	    ab_netns_setup(c, listener, e))
+	    ab_netns_setup(c, gw, e))
 		return -1;
 	/* For the supervisor, to name the process behind a connection: the
 	 * filter refuses this family from now on */
@@ -141,17 +141,26 @@ static int init_harden(int *notify_fd, struct ab_err *e)
 	return 0;
 }
 
-static int init_handover(int sync_fd, int listener, int notify_fd, int diag,
-			 struct ab_err *e)
+static int init_handover(int sync_fd, struct ab_gw_fds *gw, int notify_fd,
+			 int diag, struct ab_err *e)
 {
-	int rc = ab_sync_send(sync_fd, AB_MSG_LISTENER, listener);
+	int rc = ab_sync_send(sync_fd, AB_MSG_LISTENER, gw->proxy);
 
-	close(listener);
+	if (!rc)
+		rc = ab_sync_send(sync_fd, AB_MSG_INTERCEPT4, gw->icpt4);
+	if (!rc)
+		rc = ab_sync_send(sync_fd, AB_MSG_INTERCEPT6, gw->icpt6);
 	if (!rc)
 		rc = ab_sync_send(sync_fd, AB_MSG_NOTIFY, notify_fd);
 	if (!rc)
 		rc = ab_sync_send(sync_fd, AB_MSG_DIAG, diag);
-	close(notify_fd);	/* only the supervisor may hold them */
+	/* only the supervisor may hold them */
+	close(gw->proxy);
+	if (gw->icpt4 >= 0)
+		close(gw->icpt4);
+	if (gw->icpt6 >= 0)
+		close(gw->icpt6);
+	close(notify_fd);
 	close(diag);
 	if (rc)
 		return ab_fail(e, errno, "init: send proxy listener");
@@ -245,15 +254,16 @@ static void init_reap(pid_t cmd)
 void ab_init_main(const struct ab_config *c, int sync_fd, const char *session)
 {
 	struct ab_err e = { 0 };
-	int listener = -1, notify_fd = -1, diag = -1;
+	struct ab_gw_fds gw = { -1, -1, -1 };
+	int notify_fd = -1, diag = -1;
 	pid_t cmd;
 
 	if (init_attach(sync_fd, &e))
 		_exit(AB_EXIT_SETUP);
 	if (init_close_fds(c, sync_fd, &e) ||
-	    init_build(c, &listener, &diag, &e) ||
+	    init_build(c, &gw, &diag, &e) ||
 	    init_harden(&notify_fd, &e) ||
-	    init_handover(sync_fd, listener, notify_fd, diag, &e))
+	    init_handover(sync_fd, &gw, notify_fd, diag, &e))
 		init_fail(sync_fd, &e);
 	cmd = init_spawn(c, sync_fd, session, &e);
 	if (cmd < 0)

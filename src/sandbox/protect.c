@@ -445,6 +445,11 @@ int ab_protect_apply(const struct ab_policy *pol, struct ab_err *e)
 	if (pol->ca.pem && file_install(pol->ca.pem, pol->ca.len, pol->ca.target,
 					"ca_bundle over", e))
 		goto out;
+	if (pol->resolv.data && file_install(pol->resolv.data,
+					     pol->resolv.len,
+					     pol->resolv.target, "resolv.conf",
+					     e))
+		goto out;
 	if (pol->xauth.data && file_install(pol->xauth.data, pol->xauth.len,
 					    pol->xauth.target, "X authority",
 					    e))

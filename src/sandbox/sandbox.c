@@ -66,6 +66,7 @@ struct supervisor {
 	int sigfd;
 	int sync_fd;
 	int listener;
+	int icpt4, icpt6;		/* interception listeners, or -1 */
 	int notify_fd;			/* seccomp user notifications */
 	int diag_fd;			/* sock_diag in the sandbox netns */
 	struct ab_onbehalf *ob;		/* connects made for the sandbox */
@@ -271,6 +272,12 @@ static int sup_take_listener(struct supervisor *s, struct ab_err *e)
 	}
 	if (s->listener < 0)
 		return ab_fail(e, EPROTO, "sync with init: no listener");
+	/* none when interception is off, or could not be set up */
+	if (ab_sync_expect(s->sync_fd, AB_MSG_INTERCEPT4, &s->icpt4, "init",
+			   e) ||
+	    ab_sync_expect(s->sync_fd, AB_MSG_INTERCEPT6, &s->icpt6, "init",
+			   e))
+		return -1;
 	if (ab_sync_expect(s->sync_fd, AB_MSG_NOTIFY, &s->notify_fd, "init",
 			   e))
 		return -1;
@@ -385,6 +392,8 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 {
 	struct ab_relay_cfg rc = {
 		.listener = s->listener,
+		.icpt4 = s->icpt4,
+		.icpt6 = s->icpt6,
 		.builtin = s->c->upstream.builtin,
 		.egress = s->c->egress,
 		.up_name = s->up_name,
@@ -413,7 +422,8 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 	r = ab_relay_new(&rc, e);
 	if (!r)
 		return -1;
-	s->listener = s->probe_fd = s->diag_fd = -1;	/* the relay's now */
+	/* the relay's now */
+	s->listener = s->icpt4 = s->icpt6 = s->probe_fd = s->diag_fd = -1;
 	ret = ab_relay_watch(r, s->sigfd, on_signal, s, e);
 	if (!ret)
 		ret = ab_relay_watch(r, s->notify_fd, on_notify, s, e);
@@ -468,7 +478,7 @@ int ab_sandbox_run(const struct ab_config *c)
 {
 	struct supervisor s = {
 		.c = c, .probe_fd = -1, .sigfd = -1, .sync_fd = -1,
-		.listener = -1, .notify_fd = -1, .diag_fd = -1, .init = -1,
+		.listener = -1, .icpt4 = -1, .icpt6 = -1, .notify_fd = -1, .diag_fd = -1, .init = -1,
 		.fold_fd = -1,
 		.exit_code = AB_EXIT_SETUP,
 	};
@@ -528,6 +538,10 @@ out:
 		close(s.probe_fd);
 	if (s.listener >= 0)
 		close(s.listener);
+	if (s.icpt4 >= 0)
+		close(s.icpt4);
+	if (s.icpt6 >= 0)
+		close(s.icpt6);
 	if (s.sync_fd >= 0)
 		close(s.sync_fd);
 	ab_onbehalf_free(s.ob);

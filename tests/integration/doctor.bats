@@ -12,6 +12,7 @@ load helpers
 	[[ "$output" == *"ok    user, network, mount and pid namespaces and a fresh /proc can be made"* ]]
 	[[ "$output" == *"ok    upstream 127.0.0.1:$SQUID_PORT (from --upstream) answers"* ]]
 	[[ "$output" == *"ok    a sandbox (namespaces, veth, seccomp, relay) runs /bin/true"* ]]
+	[[ "$output" == *"ok    interception: nftables nat redirect works in a user namespace's network namespace"* ]]
 	# with Claude Code installed, the machine's own managed settings do
 	# not set the prefix (claude.bats checks them in a mount namespace)
 	if [[ "$output" == *"warn  /etc/claude-code/managed-settings.json"* ]]; then
@@ -45,4 +46,15 @@ load helpers
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"FAIL  AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1) and no agentbox profile is loaded"*"fix: sudo make install (installs /etc/apparmor.d/agentbox and loads it)"* ]]
 	[[ "$output" == *"FAIL  user namespaces disabled (user.max_user_namespaces = 0)"*"fix: sudo sysctl -w user.max_user_namespaces=15000"* ]]
+}
+
+@test "doctor: nftables that cannot redirect in a user namespace is a warning with the fix; intercept = no is named" {
+	AGENTBOX_TEST_NO_NFT=1 run "$AGENTBOX" doctor --upstream "http://127.0.0.1:$SQUID_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"warn  interception: nftables nat redirect in a user namespace: Operation not supported; sandboxes run with interception off"* ]]
+	[[ "$output" == *"modprobe -a nf_tables nft_redir nf_nat nf_conntrack"* ]]
+	printf '[network]\nintercept = no\n' >"$BATS_TEST_TMPDIR/off.conf"
+	run "$AGENTBOX" doctor --upstream "http://127.0.0.1:$SQUID_PORT" --profile "$BATS_TEST_TMPDIR/off.conf"
+	[[ "$output" == *"ok    interception: off ([network] intercept = no)"* ]]
 }

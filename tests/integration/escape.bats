@@ -10,20 +10,34 @@ load helpers
 	[[ "$output" == *"Couldn't connect"* || "$output" == *"Connection refused"* ]]
 }
 
-@test "direct TCP to the host's own interface address: network unreachable" {
+@test "direct TCP to the host's own interface address: only through Squid, with the identity; without interception unreachable" {
 	[ -n "$HOST_ADDR" ] || skip "this host has no global IPv4 address"
 	# the listener answers there from outside the sandbox
 	run /usr/bin/curl --noproxy '*' --http0.9 -sS -m 5 "http://$HOST_ADDR:$OPEN_PORT/"
 	[[ "$output" == *reached* ]]	# the server's RST may follow
+	# intercepted: Squid (the test's allows it) is the one that connects
 	run ab -- env -i /usr/bin/python3 -c "
+import socket
+s = socket.create_connection(('$HOST_ADDR', $OPEN_PORT), timeout=5)
+s.sendall(b'x'); print(s.recv(100))"
+	echo "$output"
+	squid_logged "CONNECT $HOST_ADDR:$OPEN_PORT"
+	grep "CONNECT $HOST_ADDR:$OPEN_PORT" "$SQUID_LOG" | grep -q "session="
+	run ab_closed -- env -i /usr/bin/python3 -c "
 import socket
 socket.create_connection(('$HOST_ADDR', $OPEN_PORT), timeout=5)"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"[Errno 101] Network is unreachable"* ]]
 }
 
-@test "a TCP port other than the proxy's on the gateway: refused" {
+@test "a TCP port other than the proxy's on the gateway: reset and audited; without interception refused" {
+	export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
 	run ab -- env -i /usr/bin/curl -sS -m 5 "http://10.38.0.1:22/"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"reset by peer"* ]]
+	grep -q '10.38.0.1 port 22 is the gateway itself' "$XDG_STATE_HOME/agentbox/audit.jsonl"
+	run ab_closed -- env -i /usr/bin/curl -sS -m 5 "http://10.38.0.1:22/"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Couldn't connect"* || "$output" == *"refused"* ]]
 }
@@ -183,10 +197,17 @@ except PermissionError as e:
 	[ "$status" -ne 0 ]
 }
 
-@test "no default route, no IPv6 address on the veth" {
+@test "routes: the default ones lead to the gateway only; without interception none, and no IPv6 address" {
 	run ab -- ip route show default
+	[ "$output" = "default via 10.38.0.1 dev ab0 proto static " ]
+	run ab -- ip -6 route show default
+	[[ "$output" == "default via fd61:6762:6f78:1::1 dev ab0 "* ]]
+	run ab -- ip -6 -o addr show dev ab0
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"fd61:6762:6f78:1::2/64"* ]]
+	run ab_closed -- ip route show default
 	[ "$output" = "" ]
-	run ab -- ip -6 addr show dev ab0
+	run ab_closed -- ip -6 addr show dev ab0
 	[ "$output" = "" ]
 }
 
@@ -204,10 +225,15 @@ except PermissionError as e:
 	run ab -- unshare -U sh -c 'echo nested'
 	[ "$status" -eq 0 ]
 	[ "$output" = "nested" ]
-	# same network inside: only the proxy listener answers
-	run ab -- unshare -U sh -c "env -i /usr/bin/curl --http0.9 -sS -m 5 http://$HOST_ADDR:$OPEN_PORT/ http://127.0.0.1:$OPEN_PORT/"
+	# same network inside: without interception only the proxy
+	# listener answers
+	run ab_closed -- unshare -U sh -c "env -i /usr/bin/curl --http0.9 -sS -m 5 http://$HOST_ADDR:$OPEN_PORT/ http://127.0.0.1:$OPEN_PORT/"
 	[ "$status" -ne 0 ]
 	[[ "$output" != *reached* ]]
+	# with it, its connections go through Squid like the others
+	run ab -- unshare -U sh -c "env -i /usr/bin/curl -sS -m 10 http://$ORIGIN/hello"
+	[ "$output" = "hello from origin" ]
+	squid_logged "GET http://$ORIGIN/hello"
 	run ab -- unshare -U "$TRY" udp
 	[ "$output" = "udp: EPERM" ]
 }

@@ -4,6 +4,13 @@ ab() {	# agentbox with the test Squid as upstream
 	"$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" "$@"
 }
 
+ab_closed() {	# agentbox with the test Squid, interception off ([network]
+		# intercept = no): the sandbox of the explicit proxy alone
+	printf '[network]\nintercept = no\n' >"$BATS_TEST_TMPDIR/intercept-off.conf"
+	"$AGENTBOX" --upstream "http://127.0.0.1:$SQUID_PORT" \
+		--profile "$BATS_TEST_TMPDIR/intercept-off.conf" "$@"
+}
+
 squid_logged() {	# PATTERN: wait (bounded) for Squid's access log to show it
 	local i
 	for ((i = 0; i < 40; i++)); do

@@ -143,6 +143,9 @@ cache_mem 8 MB
 coredump_dir $FIX
 logfile_rotate 0
 acl CONNECT method CONNECT
+# a port the test proxy refuses to tunnel to (intercept.bats)
+acl denied_port port 9
+http_access deny CONNECT denied_port
 CONF
 	  squid_common_conf "$user"; } >"$FIX/squid.conf"
 	# The origins' name, known to Squid only (never to DNS)

@@ -231,14 +231,20 @@ bump_logged() {	# PATTERN in the bumping Squid's log
 	[[ "$output" == *"rel.conf:2: ca_bundle 'relative.pem': expected an absolute path"* ]]
 }
 
-@test "a JVM (HttpURLConnection) reaches the origin through the proxy given in JAVA_TOOL_OPTIONS, and not without it" {
+@test "a JVM (HttpURLConnection) reaches the origin through the proxy given in JAVA_TOOL_OPTIONS; without it only by interception" {
+	export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
 	run ab -- java "$TESTS_DIR/helpers/Fetch.java" "http://$ORIGIN/hello"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"hello from origin"* ]]
 	squid_logged "GET http://$ORIGIN/hello"
-	run ab -- sh -c 'unset JAVA_TOOL_OPTIONS; exec java "$0" "$1"' \
+	! grep -q '"intercept"' "$XDG_STATE_HOME/agentbox/audit.jsonl"
+	run ab_closed -- sh -c 'unset JAVA_TOOL_OPTIONS; exec java "$0" "$1"' \
 		"$TESTS_DIR/helpers/Fetch.java" "http://$ORIGIN/hello"
 	[ "$status" -ne 0 ]
 	[[ "$output" != *"hello from origin"* ]]
+	run ab -- sh -c 'unset JAVA_TOOL_OPTIONS; exec java "$0" "$1"' \
+		"$TESTS_DIR/helpers/Fetch.java" "http://$ORIGIN/hello"
+	[[ "$output" == *"hello from origin"* ]]
+	grep -q '"intercept":{"mode":"http"' "$XDG_STATE_HOME/agentbox/audit.jsonl"
 }

@@ -55,6 +55,24 @@ static void names(void **state)
 	assert_int_equal(name("::1", 443, why), -1);
 }
 
+/* A lookup is checked on the name alone: the port is not known yet */
+static void lookups(void **state)
+{
+	char why[256];
+
+	(void)state;
+	assert_int_equal(ab_egress_host(&g, "www.example.com", why, 256), 0);
+	assert_int_equal(ab_egress_host(&g, "api.test.", why, 256), 0);
+	assert_int_equal(ab_egress_host(&g, "bad.example.com", why, 256), -1);
+	assert_string_equal(why, "bad.example.com is denied by "
+			    "'deny = bad.example.com' (f:3)");
+	assert_int_equal(ab_egress_host(&g, "other.test", why, 256), -1);
+	assert_string_equal(why, "other.test matches no 'allow' pattern");
+	assert_int_equal(ab_egress_host(&g, "10.0.0.1", why, 256), -1);
+	assert_string_equal(why, "10.0.0.1 is an IP address, and IP literals "
+			    "are not allowed (ip_literals)");
+}
+
 static int addr(const char *text, char *why)
 {
 	struct sockaddr_storage ss;
@@ -154,6 +172,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(names, setup),
+		cmocka_unit_test_setup(lookups, setup),
 		cmocka_unit_test_setup(addresses, setup),
 		cmocka_unit_test_setup(allow_net_and_own, setup),
 		cmocka_unit_test_setup(bad_settings, setup),
