@@ -578,6 +578,7 @@ void rl_dns_read(struct ab_relay *r, struct conn *k)
 			rl_conn_close(r, k, NULL, true);
 			return;
 		}
+		k->n_reqs++;	/* idle after it: closed quietly in time */
 		off += 2 + mlen;
 	}
 	memmove(k->cin, k->cin + off, k->cin_len - off);
