@@ -202,6 +202,8 @@ void rl_conn_close(struct ab_relay *r, struct conn *k, const char *result,
 void rl_conn_reply(struct ab_relay *r, struct conn *k, int code,
 		   const char *text, const char *why, const char *result);
 void rl_refuse(struct ab_relay *r, struct conn *k);
+void rl_reason(struct conn *k, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* intake.c */
 void rl_conn_head(struct ab_relay *r, struct conn *k);

@@ -54,7 +54,6 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,20 +120,6 @@ static const void *sa_addr(const struct sockaddr_storage *sa, unsigned *port)
 	return &s4->sin_addr;
 }
 
-static void icpt_refuse(struct ab_relay *r, struct conn *k, const char *fmt,
-			...) __attribute__((format(printf, 3, 4)));
-
-static void icpt_refuse(struct ab_relay *r, struct conn *k, const char *fmt,
-			...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(k->reason, sizeof(k->reason), fmt, ap);
-	va_end(ap);
-	rl_conn_reply(r, k, 403, "Forbidden", k->reason, "refused");
-}
-
 /**
  * rl_icpt_accept() - A connection from an interception listener: where
  *		      the sandbox meant it to go
@@ -152,9 +137,10 @@ void rl_icpt_accept(struct ab_relay *r, struct conn *k)
 
 	if (original_dst(k, &k->odst) ||
 	    getsockname(k->cfd, (struct sockaddr *)&me, &mlen)) {
-		icpt_refuse(r, k, "an intercepted connection whose original "
-			    "destination is unknown (SO_ORIGINAL_DST: %s)",
-			    strerror(errno));
+		rl_reason(k, "an intercepted connection whose original "
+			  "destination is unknown (SO_ORIGINAL_DST: %s)",
+			  strerror(errno));
+		rl_refuse(r, k);
 		return;
 	}
 	oa = sa_addr(&k->odst, &mport);
@@ -168,9 +154,10 @@ void rl_icpt_accept(struct ab_relay *r, struct conn *k)
 			rl_timer_add(r, k, HEAD_TIMEOUT_US);
 			return;
 		}
-		icpt_refuse(r, k, "%s port %u is the gateway itself, where "
-			    "only the proxy and DNS (53) answer", k->oaddr,
-			    k->oport);
+		rl_reason(k, "%s port %u is the gateway itself, where "
+			  "only the proxy and DNS (53) answer", k->oaddr,
+			  k->oport);
+		rl_refuse(r, k);
 		return;
 	}
 	name = k->odst.ss_family == AF_INET6 ?
@@ -184,9 +171,11 @@ void rl_icpt_accept(struct ab_relay *r, struct conn *k)
 	}
 	if (k->odst.ss_family == AF_INET6 ?
 	    ab_fakeip_is6(&((struct sockaddr_in6 *)&k->odst)->sin6_addr) :
-	    ab_fakeip_is4(((struct sockaddr_in *)&k->odst)->sin_addr))
-		icpt_refuse(r, k, "%s is in the range of fake addresses, but "
-			    "no lookup of this session gave it", k->oaddr);
+	    ab_fakeip_is4(((struct sockaddr_in *)&k->odst)->sin_addr)) {
+		rl_reason(k, "%s is in the range of fake addresses, but "
+			  "no lookup of this session gave it", k->oaddr);
+		rl_refuse(r, k);
+	}
 }
 
 /* ---- the first bytes ------------------------------------------------ */
@@ -209,9 +198,10 @@ static int synth_connect(struct ab_relay *r, struct conn *k)
 		     "\r\n\r\n", auth, auth);
 	if (n < 0 || (size_t)n >= sizeof(head) ||
 	    k->cin_len + (size_t)n > CIN_SIZE) {
-		icpt_refuse(r, k, "the connection to %s began with more than "
-			    "%zu bytes before its server spoke, which cannot "
-			    "be checked", auth, (size_t)(CIN_SIZE - SYNTH_MAX));
+		rl_reason(k, "the connection to %s began with more than "
+			  "%zu bytes before its server spoke, which cannot "
+			  "be checked", auth, (size_t)(CIN_SIZE - SYNTH_MAX));
+		rl_refuse(r, k);
 		return -1;
 	}
 	memmove(k->cin + n, k->cin, k->cin_len);
@@ -244,9 +234,10 @@ static int http_absolute(struct ab_relay *r, struct conn *k)
 		return 0;	/* the usual 400, with its reason */
 	case AB_FIRST_HOST:
 		if (k->oname[0] && strcmp(host, k->oname)) {
-			icpt_refuse(r, k, "an HTTP request for %s, on a "
-				    "connection to the address a lookup gave "
-				    "for %s", host, k->oname);
+			rl_reason(k, "an HTTP request for %s, on a "
+				  "connection to the address a lookup gave "
+				  "for %s", host, k->oname);
+			rl_refuse(r, k);
 			return 1;
 		}
 		break;
@@ -338,9 +329,10 @@ int rl_icpt_head(struct ab_relay *r, struct conn *k, int why)
 		rl_timer_add(r, k, HEAD_TIMEOUT_US);
 	if (kind == IC_NONE) {
 		k->icpt = IC_TLS;
-		icpt_refuse(r, k, "the connection to %s port %u began with a "
-			    "malformed TLS ClientHello: %s",
-			    k->oname[0] ? k->oname : k->oaddr, k->oport, bad);
+		rl_reason(k, "the connection to %s port %u began with a "
+			  "malformed TLS ClientHello: %s",
+			  k->oname[0] ? k->oname : k->oaddr, k->oport, bad);
+		rl_refuse(r, k);
 		return 1;
 	}
 	if (kind == IC_FIRST)	/* all there will be, or all there is room

@@ -3,15 +3,18 @@
  * and the dispatch of its events by state.
  *
  * The relay's files: relay.c (this), intake.c (request heads, the start of
- * each request), dial.c (where a request goes: the upstream proxy, or
- * direct), tunnel.c (CONNECT: spliced both ways), msg.c (absolute-form:
- * one framed request and its response); conn.h holds what they share.
+ * each request), intercept.c (connections nftables redirected, and DNS:
+ * turned into the heads an explicit client sends), dial.c (where a request
+ * goes: the upstream proxy, or direct), tunnel.c (CONNECT: spliced both
+ * ways), msg.c (absolute-form: one framed request and its response);
+ * conn.h holds what they share.
  *
  * Theory of operation
  *
  * The supervisor holds the proxy listener that init bound in the gateway
- * netns; connections accepted on it come from the sandbox.  Each one goes
- * through these states:
+ * netns, and with interception two more (IPv4, IPv6) where nftables sends
+ * every other TCP connection of the sandbox; connections accepted on them
+ * come from the sandbox.  Each one goes through these states:
  *
  *   HEAD        read a request head (http.c), at most AB_HEAD_MAX bytes
  *               within HEAD_TIMEOUT; a bad head gets 400, a slow one 408.
@@ -60,6 +63,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +335,16 @@ void rl_conn_reply(struct ab_relay *r, struct conn *k, int code,
 		snprintf(k->reason, sizeof(k->reason), "%s", why);
 	k->req_open = true;	/* every answer is logged, bad heads too */
 	rl_conn_close(r, k, result, false);
+}
+
+/* k->reason, formatted (why a connection is refused or failed) */
+void rl_reason(struct conn *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(k->reason, sizeof(k->reason), fmt, ap);
+	va_end(ap);
 }
 
 void rl_refuse(struct ab_relay *r, struct conn *k)

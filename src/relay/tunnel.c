@@ -5,7 +5,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -181,19 +180,11 @@ static const char *reset_side(const struct conn *k, const struct flow *f)
  * checked: a later request in the same TLS session is not visible here.
  */
 
-static void gate_refuse(struct ab_relay *r, struct conn *k, const char *fmt,
-			...) __attribute__((format(printf, 3, 4)));
-
-static void gate_refuse(struct ab_relay *r, struct conn *k, const char *fmt,
-			...)
+/* The policy refused the tunnel (k->reason says why): the client had our
+ * 200, or Squid's, and now gets a reset */
+static void gate_refuse(struct ab_relay *r, struct conn *k)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(k->reason, sizeof(k->reason), fmt, ap);
-	va_end(ap);
-	k->status = 403;	/* what the policy said; the client had our 200
-				 * and now gets a reset */
+	k->status = 403;
 	rl_conn_close(r, k, "tunnel-refused", true);
 }
 
@@ -215,9 +206,10 @@ static void gate_check(struct ab_relay *r, struct conn *k, bool eof)
 		switch (ab_tls_client_hello(p, k->cin_len, name, sizeof(name),
 					    &why)) {
 		case AB_TLS_BAD:
-			gate_refuse(r, k, "the tunnel to %s began with a "
-				    "malformed TLS ClientHello: %s",
-				    k->req.host, why);
+			rl_reason(k, "the tunnel to %s began with a "
+				  "malformed TLS ClientHello: %s",
+				  k->req.host, why);
+			gate_refuse(r, k);
 			return;
 		case AB_TLS_MORE:
 			more = true;
@@ -232,9 +224,10 @@ static void gate_check(struct ab_relay *r, struct conn *k, bool eof)
 		switch (ab_http_first_host(k->cin, k->cin_len, name,
 					   sizeof(name))) {
 		case AB_FIRST_BAD:
-			gate_refuse(r, k, "the tunnel to %s began with an HTTP "
-				    "request whose Host fields or target "
-				    "disagree, or are malformed", k->req.host);
+			rl_reason(k, "the tunnel to %s began with an HTTP "
+				  "request whose Host fields or target "
+				  "disagree, or are malformed", k->req.host);
+			gate_refuse(r, k);
 			return;
 		case AB_FIRST_MORE:
 			more = true;
@@ -250,16 +243,18 @@ static void gate_check(struct ab_relay *r, struct conn *k, bool eof)
 	if (more && !eof) {
 		if (k->cin_len < CIN_SIZE)
 			return;		/* wait for the rest */
-		gate_refuse(r, k, "the tunnel to %s began with %s longer "
-			    "than 16 KiB, which cannot be checked",
-			    k->req.host, p[0] == 22 ? "a ClientHello" :
-			    "a request head");
+		rl_reason(k, "the tunnel to %s began with %s longer "
+			  "than 16 KiB, which cannot be checked",
+			  k->req.host, p[0] == 22 ? "a ClientHello" :
+			  "a request head");
+		gate_refuse(r, k);
 		return;
 	}
 	if (what && !ab_ip_literal(k->req.host) && strcmp(name, k->req.host)) {
-		gate_refuse(r, k, "a tunnel to %s whose first bytes are "
-			    "another host's (%s names %s)", k->req.host, what,
-			    name);
+		rl_reason(k, "a tunnel to %s whose first bytes are "
+			  "another host's (%s names %s)", k->req.host, what,
+			  name);
+		gate_refuse(r, k);
 		return;
 	}
 	/* on their way, ahead of what follows (the pipe is empty and

@@ -92,6 +92,20 @@ events() {	# ACTION: the audit events of that action
 	grep "\"action\":\"$1\"" "$LOG" || true
 }
 
+# python: GET /hello from origin.test over a socket of its own, speaking
+# HTTP itself; argv: the address family (4, 6) and the port
+RAW_GET='import socket, sys
+fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
+a = socket.getaddrinfo("origin.test", int(sys.argv[2]), fam, socket.SOCK_STREAM)[0][4]
+s = socket.create_connection(a[:2], timeout=20)
+s.sendall(b"GET /hello HTTP/1.1\r\nHost: origin.test:%s\r\nConnection: close\r\n\r\n" % sys.argv[2].encode())
+b = b""
+while True:
+    d = s.recv(4096)
+    if not d: break
+    b += d
+print(b.split(b"\r\n\r\n", 1)[1].decode())'
+
 # The proxy variables, and what agentbox sets for tools, all unset
 NOPROXY="env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY -u no_proxy -u NO_PROXY -u JAVA_TOOL_OPTIONS -u npm_config_proxy -u npm_config_https_proxy -u GIT_CONFIG_PARAMETERS -u GIT_CONFIG_COUNT"
 
@@ -129,17 +143,7 @@ NOPROXY="env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_pr
 @test "intercept: IPv6: a client that asks for AAAA and connects over IPv6 is carried too" {
 	# (curl would not: it takes IPv6 for unusable when it cannot make
 	# a UDP socket, which the filter refuses)
-	run ab -- $NOPROXY /usr/bin/python3 -c "
-import socket
-a = socket.getaddrinfo('origin.test', $ORIGIN_PORT, socket.AF_INET6, socket.SOCK_STREAM)[0][4]
-s = socket.create_connection(a[:2], timeout=20)
-s.sendall(b'GET /hello HTTP/1.1\r\nHost: origin.test:$ORIGIN_PORT\r\nConnection: close\r\n\r\n')
-b = b''
-while True:
-    d = s.recv(4096)
-    if not d: break
-    b += d
-print(b.split(b'\r\n\r\n', 1)[1].decode())"
+	run ab -- $NOPROXY /usr/bin/python3 -c "$RAW_GET" 6 "$ORIGIN_PORT"
 	echo "$output"
 	[ "$output" = "hello from origin" ]
 	squid_logged "GET http://$ORIGIN/hello"
@@ -158,16 +162,7 @@ fetch(process.argv[1]).then(r => r.text()).then(t => process.stdout.write(t),
 }
 
 @test "intercept: a Python raw socket that speaks HTTP itself" {
-	run ab -- $NOPROXY /usr/bin/python3 -c "
-import socket
-s = socket.create_connection(('origin.test', $ORIGIN_PORT), timeout=20)
-s.sendall(b'GET /hello HTTP/1.1\r\nHost: origin.test:$ORIGIN_PORT\r\nConnection: close\r\n\r\n')
-b = b''
-while True:
-    d = s.recv(4096)
-    if not d: break
-    b += d
-print(b.split(b'\r\n\r\n', 1)[1].decode())"
+	run ab -- $NOPROXY /usr/bin/python3 -c "$RAW_GET" 4 "$ORIGIN_PORT"
 	echo "$output"
 	[[ "$output" == "hello from origin"* ]]
 	squid_logged "GET http://$ORIGIN/hello"
