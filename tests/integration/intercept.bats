@@ -311,6 +311,47 @@ except OSError as e: print('reset', type(e).__name__)"
 	[[ "$output" == *"udp="[1-9]* ]]
 }
 
+@test "intercept: a malformed DNS query gets FORMERR with its reason in the audit log, and the next query on the connection is answered" {
+	run ab -- $NOPROXY /usr/bin/python3 -c "
+import socket, struct
+gw = open('/etc/resolv.conf').read().split('nameserver ')[1].split()[0]
+s = socket.create_connection((gw, 53), timeout=20)
+def ask(m):
+    s.sendall(struct.pack('>H', len(m)) + m)
+    n = struct.unpack('>H', s.recv(2))[0]
+    a = b''
+    while len(a) < n: a += s.recv(n - len(a))
+    return a
+# two questions in one query: not what a stub resolver sends
+bad = struct.pack('>HHHHHH', 7, 0x0100, 2, 0, 0, 0) + b'\x01a\x00\x00\x01\x00\x01' * 2
+print('rcode', ask(bad)[3] & 15)
+good = struct.pack('>HHHHHH', 8, 0x0100, 1, 0, 0, 0) + b'\x06origin\x04test\x00\x00\x01\x00\x01'
+r = ask(good)
+print('rcode', r[3] & 15, 'answers', struct.unpack('>H', r[6:8])[0], 'addr', socket.inet_ntoa(r[-4:]))"
+	echo "$output"
+	[ "${lines[0]}" = "rcode 1" ]
+	[[ "${lines[1]}" == "rcode 0 answers 1 addr 198.18."* ]]
+	run events dns-query
+	echo "$output"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'"response_code":"FORMERR"'* ]]
+	[[ "$output" == *'"name":"python3"'* ]]
+}
+
+@test "intercept: a malformed TLS ClientHello is reset, with its reason in the audit log, and nothing reaches Squid" {
+	run ab -- $NOPROXY /usr/bin/python3 -c "
+import socket
+s = socket.create_connection(('origin.test', $TLS_PORT), timeout=20)
+# a handshake record that holds a ServerHello: no client sends that
+s.sendall(bytes([22, 3, 1, 0, 4, 2, 0, 0, 0]))
+try: print('got', s.recv(100))
+except OSError as e: print('reset', type(e).__name__)"
+	echo "$output"
+	[[ "$output" == "reset"* || "$output" == "got b''" ]]
+	grep '"type":\["denied"\]' "$LOG" | grep -q "began with a malformed TLS ClientHello"
+	! squid_new | grep -q "CONNECT origin.test:$TLS_PORT"
+}
+
 @test "intercept: built-in: curl with the environment cleared reaches an allowed name, over HTTP and HTTPS" {
 	run "$AGENTBOX" --upstream builtin --profile "$BATS_TEST_TMPDIR/open.conf" -- \
 		env -i /usr/bin/curl -sS -m 20 --cacert "$TEST_CA" "http://$ORIGIN/hello" "https://$TLS_ORIGIN/hello"
