@@ -92,6 +92,17 @@ events() {	# ACTION: the audit events of that action
 	grep "\"action\":\"$1\"" "$LOG" || true
 }
 
+through_squid() {	# PATTERN ACTION MODE: Squid logged it with the session's
+			# identity, and the audit log holds exactly one ACTION
+			# event, intercepted as MODE
+	squid_logged "$1" || return 1
+	squid_new | grep -- "$1" | grep -q "session=" || {
+		echo "no identity with $1 in Squid's log" >&2; return 1; }
+	[ "$(events "$2" | wc -l)" -eq 1 ] || {
+		echo "not one $2 event:" >&2; cat "$LOG" >&2; return 1; }
+	events "$2" | grep -q "\"intercept\":{\"mode\":\"$3\""
+}
+
 # python: GET /hello from origin.test over a socket of its own, speaking
 # HTTP itself; argv: the address family (4, 6) and the port
 RAW_GET='import socket, sys
@@ -146,7 +157,7 @@ NOPROXY="env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_pr
 	run ab -- $NOPROXY /usr/bin/python3 -c "$RAW_GET" 6 "$ORIGIN_PORT"
 	echo "$output"
 	[ "$output" = "hello from origin" ]
-	squid_logged "GET http://$ORIGIN/hello"
+	through_squid "GET http://$ORIGIN/hello" http-request http
 	events http-request | grep -q '"intercept":{"mode":"http","ip":"fd61:6762:6f78::'
 }
 
@@ -157,7 +168,7 @@ fetch(process.argv[1]).then(r => r.text()).then(t => process.stdout.write(t),
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "hello from origin" ]
-	squid_logged "CONNECT $TLS_ORIGIN"
+	through_squid "CONNECT $TLS_ORIGIN" connect tls
 	events connect | grep -q '"name":"node"'
 }
 
@@ -165,7 +176,7 @@ fetch(process.argv[1]).then(r => r.text()).then(t => process.stdout.write(t),
 	run ab -- $NOPROXY /usr/bin/python3 -c "$RAW_GET" 4 "$ORIGIN_PORT"
 	echo "$output"
 	[[ "$output" == "hello from origin"* ]]
-	squid_logged "GET http://$ORIGIN/hello"
+	through_squid "GET http://$ORIGIN/hello" http-request http
 	events http-request | grep -q '"name":"python3"'
 }
 
@@ -180,14 +191,14 @@ async def main():
 asyncio.run(main())"
 	echo "$output"
 	[[ "$output" == "hello from origin"* ]]
-	squid_logged "GET http://$ORIGIN/hello"
+	through_squid "GET http://$ORIGIN/hello" http-request http
 }
 
 @test "intercept: java HttpClient without proxy properties" {
 	run ab -- $NOPROXY java "$TESTS_DIR/helpers/HttpGet.java" "http://$ORIGIN/hello"
 	echo "$output"
 	[[ "$output" == *"hello from origin"* ]]
-	squid_logged "GET http://$ORIGIN/hello"
+	through_squid "GET http://$ORIGIN/hello" http-request http
 	events http-request | grep -q '"name":"java"'
 }
 
@@ -204,8 +215,7 @@ asyncio.run(main())"
 	grep -q "Accepted publickey for $(id -un) from 127.0.0.1" "$d/sshd.log"
 	[[ "$output" == *"over-ssh"* ||
 	   "$output" == *"This account is currently not available"* ]]
-	squid_logged "CONNECT origin.test:$SSH_PORT"
-	events connect | grep -q '"intercept":{"mode":"tcp"'
+	through_squid "CONNECT origin.test:$SSH_PORT" connect tcp
 	events connect | grep -q '"name":"ssh"'
 }
 
@@ -215,7 +225,7 @@ asyncio.run(main())"
 	run ab -- $NOPROXY sh -c "(printf 'ping\n'; sleep 1) | nc -q 1 -w 20 origin.test $ECHO_PORT"
 	echo "$output"
 	[ "$output" = "ping" ]
-	squid_logged "CONNECT origin.test:$ECHO_PORT"
+	through_squid "CONNECT origin.test:$ECHO_PORT" connect tcp
 	events connect | grep -q '"name":"nc"'
 }
 
