@@ -21,16 +21,19 @@ struct ab_relay;
 struct ab_egress;
 struct ab_audit;
 
+#define AB_RELAY_MAX_UP	4	/* upstream addresses tried */
+
 struct ab_relay_cfg {
 	int listener;			/* proxy listener in the gateway */
 	int icpt4, icpt6;		/* interception listeners there, or -1
 					 * (intercept.c) */
 	bool builtin;			/* the relay is the proxy */
 	const struct ab_egress *egress;	/* built-in: the policy */
-	struct sockaddr_storage up;	/* upstream proxy address */
-	socklen_t up_len;
+	struct sockaddr_storage up[AB_RELAY_MAX_UP];	/* upstream proxy's
+							 * addresses */
+	socklen_t up_len[AB_RELAY_MAX_UP];
+	unsigned n_up;
 	const char *up_name;		/* "HOST:PORT", for messages */
-	int warm_fd;			/* connected upstream socket, or -1 */
 	const char *identity;		/* field removed from sandbox heads */
 	const char *extra;		/* upstream: lines added to each head */
 	struct ab_audit *audit;		/* may be NULL */

@@ -159,7 +159,7 @@ struct rl_dial {
 	void (*key)(const struct conn *k, char *buf, size_t size);
 	void (*start)(struct ab_relay *r, struct conn *k);
 	int (*connect)(struct ab_relay *r, struct conn *k);
-	bool (*retry)(const struct conn *k);
+	bool (*retry)(const struct ab_relay *r, const struct conn *k);
 	void (*unreachable)(struct ab_relay *r, struct conn *k, int err);
 	const char *(*late)(const struct ab_relay *r, const struct conn *k);
 };
@@ -179,6 +179,7 @@ struct ab_relay {
 	struct sockaddr_storage me;	/* the listener's address */
 	struct ab_resolver *res;
 	struct ab_fakeip *fake;		/* the session's fake addresses */
+	unsigned up_next;		/* the upstream address to try first */
 	struct tag itag4, itag6;	/* the interception listeners' */
 	struct conn_q all_q, head_q, connect_q, first_q, dead_q;
 	struct watch watches[8];

@@ -82,26 +82,6 @@ bool rl_idle_alive(int fd)
 	       errno == EAGAIN;
 }
 
-/**
- * take_warm() - Use the connection made at start to check the upstream
- * @r:		Relay
- *
- * Return: a connected upstream socket, or -1 if there is none or it closed
- */
-static int take_warm(struct ab_relay *r)
-{
-	int fd = r->cfg.warm_fd;
-
-	if (fd < 0)
-		return -1;
-	r->cfg.warm_fd = -1;
-	if (rl_idle_alive(fd))
-		return fd;
-	close(fd);
-	return -1;
-}
-
-
 /* Connect to the next place the dial path names, within CONNECT_TIMEOUT */
 static void connect_next(struct ab_relay *r, struct conn *k)
 {
@@ -127,7 +107,7 @@ void rl_connected(struct ab_relay *r, struct conn *k)
 		err = errno;
 	if (err) {
 		rl_close_upstream(k);
-		if (r->dial->retry(k)) {
+		if (r->dial->retry(r, k)) {
 			connect_next(r, k);
 			return;
 		}
@@ -245,32 +225,34 @@ static void upstream_key(const struct conn *k, char *buf, size_t size)
 
 static void upstream_start(struct ab_relay *r, struct conn *k)
 {
+	k->addr_i = 0;
 	connect_next(r, k);
 }
 
-/* The connection made at start to check the upstream, else a new one */
+/*
+ * The upstream's addresses in turn, from the one tried last (which
+ * answered, unless every one failed): no connection is made before the
+ * first request, so a proxy's log holds only the sandbox's requests
+ */
 static int upstream_connect(struct ab_relay *r, struct conn *k)
 {
-	int fd = take_warm(r);
+	int err = ENETUNREACH;
 
-	if (fd >= 0) {
-		struct epoll_event ev = { .events = EPOLLOUT,
-					  .data.ptr = &k->utag };
+	while (k->addr_i < r->cfg.n_up) {
+		unsigned i = (r->up_next + k->addr_i++) % r->cfg.n_up;
 
-		k->ufd = fd;
-		if (!epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-			k->u_registered = true;
-			k->uev = EPOLLOUT;
+		r->up_next = i;
+		err = connect_to(r, k, (struct sockaddr *)&r->cfg.up[i],
+				 r->cfg.up_len[i]);
+		if (!err)
 			return 0;
-		}
-		rl_close_upstream(k);
 	}
-	return connect_to(r, k, (struct sockaddr *)&r->cfg.up, r->cfg.up_len);
+	return err;
 }
 
-static bool upstream_retry(const struct conn *k)
+static bool upstream_retry(const struct ab_relay *r, const struct conn *k)
 {
-	return false;
+	return k->addr_i < r->cfg.n_up;
 }
 
 static void upstream_unreachable(struct ab_relay *r, struct conn *k, int err)
@@ -375,7 +357,7 @@ static int direct_connect(struct ab_relay *r, struct conn *k)
 	return err;
 }
 
-static bool direct_retry(const struct conn *k)
+static bool direct_retry(const struct ab_relay *r, const struct conn *k)
 {
 	return k->addr_i < k->addrs.n;
 }

@@ -618,7 +618,7 @@ static void clamp_max_conns(struct ab_relay *r)
 
 /**
  * ab_relay_new() - Make a relay around a listener
- * @cfg:	Configuration (copied; the relay owns listener and warm_fd)
+ * @cfg:	Configuration (copied; the relay owns its listeners)
  * @e:		Error
  *
  * Return: the relay, or NULL with @e filled
@@ -856,8 +856,6 @@ void ab_relay_free(struct ab_relay *r)
 	ab_fakeip_free(r->fake);
 	if (r->cfg.diag_fd >= 0)
 		close(r->cfg.diag_fd);
-	if (r->cfg.warm_fd >= 0)
-		close(r->cfg.warm_fd);
 	free(r);
 }
 

@@ -2,16 +2,15 @@
 /* sandbox.c - the supervisor's side of the boot sequence, top to bottom.
  *
  *   sup_prepare()        not dumpable, signals to a signalfd, fd limit
- *   sup_resolve()        the upstream proxy's address
- *   sup_probe_start()    non-blocking connect to it, checked later, so the
- *                        check costs no time on the way
+ *   sup_resolve()        the upstream proxy's addresses (no connection: one
+ *                        that carried no request would be a line of junk
+ *                        in the proxy's log; a proxy that is down gets the
+ *                        first request a 502 with the reason instead)
  *   sup_clone()          init in new user, mount, pid and network
  *                        namespaces (init.c takes over there)
  *   sup_map()            setgroups deny, uid and gid mapped to themselves
  *   sup_take_listener()  init built and hardened the sandbox and sends the
  *                        proxy listener it bound in the gateway netns
- *   sup_probe_finish()   the upstream must have answered: a sandbox whose
- *                        only way out leads nowhere is an error (125)
  *   sup_go()             init starts the command
  *   sup_relay()          relay.c until init exits; its status is ours
  *
@@ -50,7 +49,6 @@
 #include "userns.h"
 #include "util.h"
 
-#define PROBE_TIMEOUT_MS	5000
 #define CLONE_FLAGS	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
 			 CLONE_NEWNET | CLONE_NEWIPC)
 
@@ -60,9 +58,6 @@ struct supervisor {
 	char extra[1024];		/* lines added to heads sent upstream */
 	char up_name[300];		/* "HOST:PORT" */
 	struct addrinfo *ai;		/* upstream addresses */
-	struct addrinfo *ai_cur;	/* the one being probed */
-	int probe_fd;			/* connecting or connected, or -1 */
-	int probe_err;			/* why probe_fd is -1 */
 	int sigfd;
 	int sync_fd;
 	int listener;
@@ -154,72 +149,6 @@ static int sup_resolve(struct supervisor *s, struct ab_err *e)
 			       s->up_name, u->source,
 			       rc == EAI_SYSTEM ? "" : gai_strerror(rc));
 	return 0;
-}
-
-/**
- * probe_connect() - Start a non-blocking connect to the current address
- * @s:		Supervisor; on failure probe_fd is -1 and probe_err says why
- */
-static void probe_connect(struct supervisor *s)
-{
-	const struct addrinfo *a = s->ai_cur;
-	int one = 1;
-
-	s->probe_fd = socket(a->ai_family,
-			     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->probe_fd < 0) {
-		s->probe_err = errno;
-		return;
-	}
-	setsockopt(s->probe_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(s->probe_fd, a->ai_addr, a->ai_addrlen) &&
-	    errno != EINPROGRESS) {
-		s->probe_err = errno;
-		close(s->probe_fd);
-		s->probe_fd = -1;
-	}
-}
-
-static void sup_probe_start(struct supervisor *s)
-{
-	if (s->c->upstream.builtin)
-		return;
-	s->ai_cur = s->ai;
-	probe_connect(s);	/* a failure is reported by sup_probe_finish */
-}
-
-static int sup_probe_finish(struct supervisor *s, struct ab_err *e)
-{
-	int err = 0;
-
-	if (s->c->upstream.builtin)
-		return 0;
-	for (;;) {
-		struct pollfd p = { .fd = s->probe_fd, .events = POLLOUT };
-		socklen_t len = sizeof(err);
-
-		if (s->probe_fd < 0) {
-			err = s->probe_err;
-		} else if (poll(&p, 1, PROBE_TIMEOUT_MS) == 0) {
-			err = ETIMEDOUT;
-		} else if (getsockopt(s->probe_fd, SOL_SOCKET, SO_ERROR, &err,
-				      &len)) {
-			err = errno;
-		}
-		if (!err)
-			return 0;
-		if (s->probe_fd >= 0)
-			close(s->probe_fd);
-		s->probe_fd = -1;
-		if (!(s->ai_cur = s->ai_cur->ai_next))
-			break;
-		probe_connect(s);
-	}
-	ab_fail(e, err, "upstream proxy %s (from %s): connect", s->up_name,
-		s->c->upstream.source);
-	ab_hint(e, "agentbox relays only to a running proxy; start it, or "
-		"give another with --upstream http://HOST:PORT");
-	return -1;
 }
 
 static int sup_clone(struct supervisor *s, struct ab_err *e)
@@ -397,7 +326,6 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 		.builtin = s->c->upstream.builtin,
 		.egress = s->c->egress,
 		.up_name = s->up_name,
-		.warm_fd = s->probe_fd,
 		.identity = s->c->identity,
 		.extra = s->extra,
 		.audit = s->c->audit,
@@ -410,9 +338,11 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 	struct ab_relay *r;
 	int ret;
 
-	if (!rc.builtin) {
-		memcpy(&rc.up, s->ai_cur->ai_addr, s->ai_cur->ai_addrlen);
-		rc.up_len = s->ai_cur->ai_addrlen;
+	/* every address the name has, tried in turn by the relay */
+	for (const struct addrinfo *a = s->ai; a && rc.n_up < AB_RELAY_MAX_UP;
+	     a = a->ai_next) {
+		memcpy(&rc.up[rc.n_up], a->ai_addr, a->ai_addrlen);
+		rc.up_len[rc.n_up++] = a->ai_addrlen;
 	}
 	s->ob = ab_onbehalf_new(s->notify_fd, fcntl(s->diag_fd,
 						    F_DUPFD_CLOEXEC, 3),
@@ -423,7 +353,7 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 	if (!r)
 		return -1;
 	/* the relay's now */
-	s->listener = s->icpt4 = s->icpt6 = s->probe_fd = s->diag_fd = -1;
+	s->listener = s->icpt4 = s->icpt6 = s->diag_fd = -1;
 	ret = ab_relay_watch(r, s->sigfd, on_signal, s, e);
 	if (!ret)
 		ret = ab_relay_watch(r, s->notify_fd, on_notify, s, e);
@@ -477,7 +407,7 @@ static void report_late_error(struct supervisor *s)
 int ab_sandbox_run(const struct ab_config *c)
 {
 	struct supervisor s = {
-		.c = c, .probe_fd = -1, .sigfd = -1, .sync_fd = -1,
+		.c = c, .sigfd = -1, .sync_fd = -1,
 		.listener = -1, .icpt4 = -1, .icpt6 = -1, .notify_fd = -1, .diag_fd = -1, .init = -1,
 		.fold_fd = -1,
 		.exit_code = AB_EXIT_SETUP,
@@ -489,9 +419,8 @@ int ab_sandbox_run(const struct ab_config *c)
 	if (sup_prepare(&s, &e) || sup_resolve(&s, &e))
 		goto fail;
 	sup_identity(&s);
-	sup_probe_start(&s);
 	if (sup_clone(&s, &e) || sup_map(&s, &e) ||
-	    sup_take_listener(&s, &e) || sup_probe_finish(&s, &e))
+	    sup_take_listener(&s, &e))
 		goto fail;
 	/* a session whose start cannot be logged does not start */
 	if (ab_audit_check(c->audit, &e))
@@ -534,8 +463,6 @@ out:
 			 ab_now_us() - t0, why[0] ? why : NULL);
 	if (s.ai)
 		freeaddrinfo(s.ai);
-	if (s.probe_fd >= 0)
-		close(s.probe_fd);
 	if (s.listener >= 0)
 		close(s.listener);
 	if (s.icpt4 >= 0)

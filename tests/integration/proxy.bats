@@ -79,7 +79,7 @@ print(urllib.request.urlopen('http://$ORIGIN/hello', timeout=20).read().decode()
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('127.0.0.1', $port)); s.listen(4)
-c, _ = s.accept(); time.sleep(0.2)" &
+time.sleep(0.2)" &
 	pid=$!
 	wait_for_port_quiet() { for i in $(seq 100); do ss -ltn | grep -q ":$port " && return 0; sleep 0.05; done; return 1; }
 	wait_for_port_quiet
@@ -183,4 +183,23 @@ except OSError as e: print('reset', e.errno)"
 	run ab --profile "$BATS_TEST_TMPDIR/nocheck.conf" -- /usr/bin/python3 -c "$FRONT" "$TLS_ORIGIN" www.evil.test
 	echo "$output" >&2
 	[[ "${lines[1]}" == "got "* ]]
+}
+
+@test "Squid's log holds exactly the sandbox's requests: ten wrapped commands that make none and one curl are one line" {
+	local before i
+	before=$(wc -l <"$SQUID_LOG")
+	for i in $(seq 10); do
+		run ab -- true
+		[ "$status" -eq 0 ]
+	done
+	run ab -- curl -sS -m 20 "http://$ORIGIN/hello"
+	[ "$output" = "hello from origin" ]
+	for ((i = 0; i < 40; i++)); do
+		[ "$(wc -l <"$SQUID_LOG")" -gt "$before" ] && break
+		sleep 0.05
+	done
+	sleep 0.5	# a late line of a closed connection would be here now
+	tail -n +"$((before + 1))" "$SQUID_LOG"
+	[ "$(tail -n +"$((before + 1))" "$SQUID_LOG" | wc -l)" -eq 1 ]
+	tail -n +"$((before + 1))" "$SQUID_LOG" | grep -q "GET http://$ORIGIN/hello .*session="
 }
