@@ -27,7 +27,8 @@ load helpers
 	run "$AGENTBOX" doctor --upstream "http://127.0.0.1:$port"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"FAIL  upstream 127.0.0.1:$port (from --upstream): connect: Connection refused"*"fix: start the proxy"* ]]
-	[[ "$output" == *"FAIL  a sandbox: agentbox: upstream proxy 127.0.0.1:$port"* ]]
+	# the sandbox itself still starts: its requests would get the 502
+	[[ "$output" == *"ok    a sandbox (namespaces, veth, seccomp, relay) runs /bin/true"* ]]
 	printf '[network]\nupstrem = x\n' >"$BATS_TEST_TMPDIR/bad.conf"
 	run "$AGENTBOX" doctor --profile "$BATS_TEST_TMPDIR/bad.conf"
 	[ "$status" -eq 1 ]
