@@ -59,7 +59,7 @@ GEN_SRCS  := tools/gen-seccomp.c src/sandbox/seccomp.c src/common/err.c
 PURE_SRCS := src/policy/egress.c src/claude/hook.c src/relay/http.c \
              src/sandbox/pem.c src/cli/options.c src/sandbox/env.c \
              src/common/err.c src/common/util.c src/relay/dns.c \
-             src/relay/tls.c
+             src/relay/tls.c src/common/sha256.c
 HDRS      := $(wildcard include/*.h src/*/*.h)
 
 OBJS      := $(SRCS:src/%.c=build/%.o)

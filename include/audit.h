@@ -22,7 +22,10 @@ struct ab_audit_cfg {
 	const char *session;
 	const char *run;
 	const char *user;		/* the caller's name */
-	const char *profile;		/* "" if none */
+	const char *profile;		/* its name, "" if none */
+	const char *policy_sha256;	/* ab_profile_sha256(), or NULL */
+	char *const *policy_files;	/* the profile's files, as read */
+	unsigned n_policy_files;
 	const char *upstream;		/* "builtin" or "HOST:PORT" */
 	unsigned long long min_free;	/* [audit] min_free, bytes */
 };
@@ -32,6 +35,12 @@ struct ab_actor {
 	pid_t pid;
 	char name[32];			/* comm */
 	char exe[256];
+	char args[512];			/* argv, each NUL-terminated; whole
+					 * arguments only */
+	unsigned args_len;
+	pid_t ppid;			/* its parent, 0 if unknown */
+	char pname[32];
+	char pexe[256];
 };
 
 /* One request through the relay, or one refusal */

@@ -23,6 +23,7 @@ void ab_jw_close(struct ab_jw *w);
 void ab_jw_str(struct ab_jw *w, const char *key, const char *v);
 void ab_jw_int(struct ab_jw *w, const char *key, long long v);
 void ab_jw_list1(struct ab_jw *w, const char *key, const char *v);
+void ab_jw_strv(struct ab_jw *w, const char *key, const char *v, size_t len);
 bool ab_jw_done(struct ab_jw *w);
 
 #endif /* AB_JSONW_H */

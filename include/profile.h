@@ -89,6 +89,13 @@ int ab_profile_load(struct ab_profile *p, const struct ab_sysconf *sc,
 		    const char *name, struct ab_err *e);
 int ab_profile_apply(const struct ab_profile *p, struct ab_config *c,
 		     struct ab_err *e);
+typedef void (*ab_profile_fn)(void *arg, const char *section,
+			      const char *key, const char *value,
+			      const struct ab_origin *at);
+void ab_profile_walk(const struct ab_profile *p, ab_profile_fn fn, void *arg);
+void ab_profile_sha256(const struct ab_profile *p, char hex[65]);
+const char *ab_profile_label(const char *name, char *buf, size_t size);
+
 int ab_config_resolve(struct ab_config *c, struct ab_profile *p,
 		      char *const envp[], struct ab_err *e);
 int ab_profile_parse_text(struct ab_profile *p, const char *name,

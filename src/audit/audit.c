@@ -80,9 +80,13 @@ struct ab_audit {
 	size_t unchecked;		/* bytes written since the reserve was
 					 * last checked */
 	struct req_fold folds[FOLD_KINDS];
+	unsigned long long seq;		/* event.sequence of the next line */
 	char session[72];
 	char run[24];
 	char profile[256];
+	char policy_sha256[72];		/* "" if none */
+	char policy_files[4096];	/* each NUL-terminated */
+	size_t policy_files_len;
 	char upstream[300];
 	char user[64];
 	char uid[16];
@@ -173,6 +177,17 @@ struct ab_audit *ab_audit_open(const struct ab_audit_cfg *cfg,
 	snprintf(a->session, sizeof(a->session), "%s", cfg->session);
 	snprintf(a->run, sizeof(a->run), "%s", cfg->run);
 	snprintf(a->profile, sizeof(a->profile), "%s", cfg->profile);
+	snprintf(a->policy_sha256, sizeof(a->policy_sha256), "%s",
+		 cfg->policy_sha256 ? cfg->policy_sha256 : "");
+	for (unsigned i = 0; i < cfg->n_policy_files; i++) {
+		size_t n = strlen(cfg->policy_files[i]) + 1;
+
+		if (n > sizeof(a->policy_files) - a->policy_files_len)
+			break;
+		memcpy(a->policy_files + a->policy_files_len,
+		       cfg->policy_files[i], n);
+		a->policy_files_len += n;
+	}
 	snprintf(a->upstream, sizeof(a->upstream), "%s", cfg->upstream);
 	snprintf(a->uid, sizeof(a->uid), "%u", (unsigned)getuid());
 	snprintf(a->user, sizeof(a->user), "%s", cfg->user);
@@ -209,17 +224,29 @@ static json_t *event_base(struct ab_audit *a, const char *action,
 	json_t *o;
 
 	stamp(ts, sizeof(ts));
-	o = json_pack("{s:s, s:{s:s}, s:{s:s, s:s, s:[s], s:[s], s:s}, "
+	o = json_pack("{s:s, s:{s:s}, s:{s:s, s:s, s:[s], s:[s], s:s, s:I}, "
 		      "s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s}}",
 		      "@timestamp", ts,
 		      "ecs", "version", ECS_VERSION,
 		      "event", "kind", "event", "action", action,
 		      "category", category, "type", kind_type,
-		      "outcome", outcome,
+		      "outcome", outcome, "sequence", (json_int_t)++a->seq,
 		      "user", "name", a->user, "id", a->uid,
 		      "agentbox", "session", a->session, "run", a->run,
 		      "profile",
 		      a->profile, "upstream", a->upstream);
+	if (o && a->policy_sha256[0]) {
+		json_t *files = json_array();
+
+		for (size_t off = 0; files && off < a->policy_files_len;
+		     off += strlen(a->policy_files + off) + 1)
+			json_array_append_new(files, json_string(
+				a->policy_files + off));
+		json_object_set_new(json_object_get(o, "agentbox"), "policy",
+				    json_pack("{s:s, s:o*}", "sha256",
+					      a->policy_sha256, "files",
+					      files));
+	}
 	return o;
 }
 
@@ -236,6 +263,24 @@ static void add_actor(json_t *o, const struct ab_actor *w)
 		json_object_set_new(p, "name", json_string(w->name));
 	if (w->exe[0])
 		json_object_set_new(p, "executable", json_string(w->exe));
+	if (w->args_len) {
+		json_t *args = json_array();
+
+		for (unsigned off = 0; args && off < w->args_len;
+		     off += (unsigned)strlen(w->args + off) + 1)
+			json_array_append_new(args, json_string(w->args + off));
+		json_object_set_new(p, "args", args);
+	}
+	if (w->ppid > 0) {
+		json_t *pp = json_pack("{s:I}", "pid", (json_int_t)w->ppid);
+
+		if (pp && w->pname[0])
+			json_object_set_new(pp, "name", json_string(w->pname));
+		if (pp && w->pexe[0])
+			json_object_set_new(pp, "executable",
+					    json_string(w->pexe));
+		json_object_set_new(p, "parent", pp);
+	}
 	json_object_set_new(o, "process", p);
 }
 
@@ -482,6 +527,7 @@ static int request_fast(struct ab_audit *a, const struct ab_audit_req *r)
 	ab_jw_list1(&w, "category", "network");
 	ab_jw_list1(&w, "type", r->allowed ? "allowed" : "denied");
 	ab_jw_str(&w, "outcome", ok ? "success" : "failure");
+	ab_jw_int(&w, "sequence", (long long)a->seq + 1);
 	ab_jw_int(&w, "duration", (long long)r->duration_us * 1000);
 	if (r->reason)
 		ab_jw_str(&w, "reason", r->reason);
@@ -500,6 +546,12 @@ static int request_fast(struct ab_audit *a, const struct ab_audit_req *r)
 	ab_jw_str(&w, "session", a->session);
 	ab_jw_str(&w, "run", a->run);
 	ab_jw_str(&w, "profile", a->profile);
+	if (a->policy_sha256[0]) {
+		ab_jw_open(&w, "policy");
+		ab_jw_str(&w, "sha256", a->policy_sha256);
+		ab_jw_strv(&w, "files", a->policy_files, a->policy_files_len);
+		ab_jw_close(&w);
+	}
 	ab_jw_str(&w, "upstream", a->upstream);
 	if (r->reason && !r->allowed)
 		ab_jw_str(&w, "rule", r->reason);
@@ -568,10 +620,23 @@ static int request_fast(struct ab_audit *a, const struct ab_audit_req *r)
 			ab_jw_str(&w, "name", r->who->name);
 		if (r->who->exe[0])
 			ab_jw_str(&w, "executable", r->who->exe);
+		if (r->who->args_len)
+			ab_jw_strv(&w, "args", r->who->args,
+				   r->who->args_len);
+		if (r->who->ppid > 0) {
+			ab_jw_open(&w, "parent");
+			ab_jw_int(&w, "pid", (long long)r->who->ppid);
+			if (r->who->pname[0])
+				ab_jw_str(&w, "name", r->who->pname);
+			if (r->who->pexe[0])
+				ab_jw_str(&w, "executable", r->who->pexe);
+			ab_jw_close(&w);
+		}
 		ab_jw_close(&w);
 	}
 	if (!ab_jw_done(&w))
 		return -1;
+	a->seq++;		/* taken only by a line that is written */
 	emit_text(a, buf, w.len);
 	return 0;
 }
@@ -880,19 +945,60 @@ void ab_audit_socket(struct ab_audit *a, const struct ab_actor *who,
  * @w:		Result
  * @pid:	Process, in the supervisor's pid namespace
  */
-void ab_actor_fill(struct ab_actor *w, pid_t pid)
+/* comm and exe of @pid into @name and @exe */
+static void name_exe(pid_t pid, char *name, size_t nsize, char *exe,
+		     size_t esize)
 {
 	char path[64];
 	ssize_t n;
 
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (ab_read_small_file(path, name, nsize) > 0)
+		name[strcspn(name, "\n")] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, esize - 1);
+	exe[n > 0 ? n : 0] = '\0';
+}
+
+/* argv of @pid, whole arguments only, and its parent's pid */
+static void args_ppid(struct ab_actor *w)
+{
+	char path[64], stat[512];
+	const char *rp;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)w->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, w->args, sizeof(w->args));
+		close(fd);
+		/* cut after the last whole argument */
+		while (n > 0 && w->args[n - 1] != '\0')
+			n--;
+		w->args_len = n > 0 ? (unsigned)n : 0;
+	}
+	/* "pid (comm) state ppid ...": comm may hold ") " itself */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)w->pid);
+	if (ab_read_small_file(path, stat, sizeof(stat)) > 0 &&
+	    (rp = strrchr(stat, ')')) && rp[1] == ' ' && rp[2] && rp[3] == ' ')
+		w->ppid = (pid_t)atoi(rp + 4);
+}
+
+/**
+ * ab_actor_fill() - Name a process: comm, executable, argv, its parent
+ * @w:		Result
+ * @pid:	The process, in our pid namespace
+ */
+void ab_actor_fill(struct ab_actor *w, pid_t pid)
+{
 	memset(w, 0, sizeof(*w));
 	w->pid = pid;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	if (ab_read_small_file(path, w->name, sizeof(w->name)) > 0)
-		w->name[strcspn(w->name, "\n")] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	n = readlink(path, w->exe, sizeof(w->exe) - 1);
-	w->exe[n > 0 ? n : 0] = '\0';
+	name_exe(pid, w->name, sizeof(w->name), w->exe, sizeof(w->exe));
+	args_ppid(w);
+	if (w->ppid > 0)
+		name_exe(w->ppid, w->pname, sizeof(w->pname), w->pexe,
+			 sizeof(w->pexe));
 }
 
 /**

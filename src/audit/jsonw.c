@@ -189,6 +189,25 @@ void ab_jw_list1(struct ab_jw *w, const char *key, const char *v)
 }
 
 /**
+ * ab_jw_strv() - A member that is a list of strings
+ * @w:		Writer
+ * @key:	Key
+ * @v:		The strings, each NUL-terminated, one after another
+ * @len:	Their length, the NULs counted
+ */
+void ab_jw_strv(struct ab_jw *w, const char *key, const char *v, size_t len)
+{
+	member(w, key);
+	put(w, "[", 1);
+	for (size_t off = 0; off < len; off += strlen(v + off) + 1) {
+		if (off)
+			put(w, ",", 1);
+		put_string(w, v + off);
+	}
+	put(w, "]", 1);
+}
+
+/**
  * ab_jw_done() - Close the top-level object
  * @w:		Writer
  *

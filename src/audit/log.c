@@ -140,7 +140,12 @@ static void print_event(json_t *o, FILE *out)
 			}
 		} else {
 			long long st = num(o, "http.response.status_code");
+			const char *m = str(o, "http.request.method");
 
+			if (m && *m) {
+				put_clean(out, m);
+				fputc(' ', out);
+			}
 			put_clean(out, str(o, "url.original"));
 			if (st > 0)
 				fprintf(out, " %lld", st);

@@ -115,16 +115,26 @@ static int read_credentials(struct ab_config *c, struct ab_err *e)
  */
 static int open_audit(struct ab_config *c, struct ab_err *e)
 {
-	char up[300];
+	char up[300], name[256], hex[65];
 	struct ab_audit_cfg ac = {
 		.syslog = c->audit_sinks & AB_AUDIT_SYSLOG,
 		.session = c->session,
 		.run = c->run,
 		.user = c->user,
-		.profile = c->profile_name ? c->profile_name : "",
+		.profile = c->profile_name ?
+			   ab_profile_label(c->profile_name, name,
+					    sizeof(name)) : "",
 		.upstream = up,
 		.min_free = c->audit_min_free,
 	};
+
+	/* which policy decided: the merged text's hash, and its files */
+	if (c->profile) {
+		ab_profile_sha256(c->profile, hex);
+		ac.policy_sha256 = hex;
+		ac.policy_files = c->profile->files;
+		ac.n_policy_files = c->profile->n_files;
+	}
 
 	ab_upstream_name(&c->upstream, up, sizeof(up));
 	if (c->audit_sinks & AB_AUDIT_FILE) {

@@ -22,9 +22,23 @@ static void show_origin(const struct ab_origin *at)
 	       at->enforced ? " (enforced)" : "");
 }
 
+static void show_value(void *arg, const char *section, const char *key,
+		       const char *value, const struct ab_origin *at)
+{
+	const char **last = arg;
+
+	if (*last != section) {
+		printf("\n[%s]\n", section);
+		*last = section;
+	}
+	printf("%s = %s", key, value);
+	show_origin(at);
+}
+
 static void profile_show(const struct ab_profile *p)
 {
-	const char *path = p->path ? p->path : "";
+	const char *path = p->path ? p->path : "", *last = NULL;
+	char hex[65];
 
 	printf("# agentbox profile '%s'%s%s%s%s\n", p->name ? p->name : "",
 	       path[0] ? " (" : "", path, path[0] ? ")" : "",
@@ -32,31 +46,9 @@ static void profile_show(const struct ab_profile *p)
 			    "installed)" : "");
 	if (p->enforced)
 		printf("# enforced by the system: %s\n", p->enforced);
-	for (size_t si = 0; si < ab_nsections; si++) {
-		bool head = false;
-
-		for (size_t i = 0; i < ab_nkeys; i++) {
-			const struct key *k = &ab_keys[i];
-
-			if (strcmp(k->section, ab_sections[si]) ||
-			    k->kind == K_INCLUDE)
-				continue;
-			if (k->kind == K_SCALAR && p->s[k->id].value) {
-				if (!head && (head = true))
-					printf("\n[%s]\n", ab_sections[si]);
-				printf("%s = %s", k->name, p->s[k->id].value);
-				show_origin(&p->s[k->id].at);
-			}
-			for (unsigned j = 0; k->kind == K_LIST &&
-					     j < p->l[k->id].n; j++) {
-				if (!head && (head = true))
-					printf("\n[%s]\n", ab_sections[si]);
-				printf("%s = %s", k->name,
-				       p->l[k->id].v[j].value);
-				show_origin(&p->l[k->id].v[j].at);
-			}
-		}
-	}
+	ab_profile_sha256(p, hex);
+	printf("# sha256 %s (agentbox.policy.sha256 in the audit log)\n", hex);
+	ab_profile_walk(p, show_value, &last);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -551,3 +551,24 @@ void ab_profile_free(struct ab_profile *p)
 	memset(p, 0, sizeof(*p));
 }
 
+
+/**
+ * ab_profile_label() - A profile's name for the logs and the identity
+ *			field: a path given for it becomes its file's name
+ *			without ".conf"
+ * @name:	What was asked for ("claude-code", "/etc/x/corp.conf")
+ * @buf:	Result
+ * @size:	Its size
+ *
+ * Return: @buf
+ */
+const char *ab_profile_label(const char *name, char *buf, size_t size)
+{
+	const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	size_t len = strlen(base);
+
+	if (len > 5 && !strcmp(base + len - 5, ".conf"))
+		len -= 5;
+	snprintf(buf, size, "%.*s", (int)len, base);
+	return buf;
+}

@@ -28,6 +28,7 @@
 #include "egress.h"
 #include "env.h"
 #include "profile_int.h"
+#include "sha256.h"
 #include "util.h"
 
 #define FIELD(m)	.field = offsetof(struct ab_config, m), \
@@ -887,4 +888,74 @@ int ab_profile_parse_text(struct ab_profile *p, const char *name,
 	rc = ab_profile_parse_file(&x, file);
 	fclose(x.f);
 	return rc;
+}
+
+/**
+ * ab_profile_walk() - Every value of a merged profile, in the order of
+ *		       ab_keys[] within its sections' order
+ * @p:		Profile
+ * @fn:		Called for each value
+ * @arg:	Passed to @fn
+ */
+void ab_profile_walk(const struct ab_profile *p, ab_profile_fn fn, void *arg)
+{
+	for (size_t si = 0; si < ab_nsections; si++) {
+		for (size_t i = 0; i < ab_nkeys; i++) {
+			const struct key *k = &ab_keys[i];
+
+			if (strcmp(k->section, ab_sections[si]) ||
+			    k->kind == K_INCLUDE)
+				continue;
+			if (k->kind == K_SCALAR && p->s[k->id].value)
+				fn(arg, k->section, k->name,
+				   p->s[k->id].value, &p->s[k->id].at);
+			for (unsigned j = 0; k->kind == K_LIST &&
+					     j < p->l[k->id].n; j++)
+				fn(arg, k->section, k->name,
+				   p->l[k->id].v[j].value,
+				   &p->l[k->id].v[j].at);
+		}
+	}
+}
+
+struct hash_walk {
+	struct ab_sha256 c;
+	const char *section;
+};
+
+static void hash_value(void *arg, const char *section, const char *key,
+		       const char *value, const struct ab_origin *at)
+{
+	struct hash_walk *h = arg;
+
+	(void)at;
+	if (h->section != section) {
+		ab_sha256_update(&h->c, "[", 1);
+		ab_sha256_update(&h->c, section, strlen(section));
+		ab_sha256_update(&h->c, "]\n", 2);
+		h->section = section;
+	}
+	ab_sha256_update(&h->c, key, strlen(key));
+	ab_sha256_update(&h->c, " = ", 3);
+	ab_sha256_update(&h->c, value, strlen(value));
+	ab_sha256_update(&h->c, "\n", 1);
+}
+
+/**
+ * ab_profile_sha256() - The hash of a merged profile's text
+ * @p:		Profile
+ * @hex:	Result
+ *
+ * The text is what "agentbox profile show" prints without its comments:
+ * "[section]" lines and "key = value" lines, in the order of the keys.  It
+ * says which policy decided an event, whatever file or line each value
+ * came from.
+ */
+void ab_profile_sha256(const struct ab_profile *p, char hex[AB_SHA256_HEX])
+{
+	struct hash_walk h = { .section = NULL };
+
+	ab_sha256_init(&h.c);
+	ab_profile_walk(p, hash_value, &h);
+	ab_sha256_hex(&h.c, hex);
 }

@@ -157,7 +157,10 @@ void rl_req_log(struct ab_relay *r, struct conn *k)
 		.domain = k->req.host[0] ? k->req.host : NULL,
 		.port = k->req.port,
 		.address = k->addr_text[0] ? k->addr_text : NULL,
-		.url = k->target[0] ? k->target : NULL,
+		/* the target without its method (http.request.method):
+		 * an absolute URL, or host:port for a tunnel */
+		.url = k->target[0] && strchr(k->target, ' ') ?
+		       strchr(k->target, ' ') + 1 : NULL,
 		.intercepted = k->icpt ? rl_icpt_name(k->icpt) : NULL,
 		.orig_addr = k->icpt ? k->oaddr : NULL,
 		.orig_port = k->oport,

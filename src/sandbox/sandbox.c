@@ -43,6 +43,7 @@
 #include "notify.h"
 #include "onbehalf.h"
 #include "policy.h"
+#include "profile.h"
 #include "relay.h"
 #include "sandbox.h"
 #include "sync.h"
@@ -115,9 +116,12 @@ static void sup_identity(struct supervisor *s)
 	char prof[256];
 	int n;
 
-	/* a profile named by path on the command line is still one token */
-	snprintf(prof, sizeof(prof), "%s", c->profile_name &&
-		 *c->profile_name ? c->profile_name : "none");
+	/* a profile named by path is named by its file's name: the path
+	 * would reach origins when the proxy does not remove the field */
+	if (c->profile_name && *c->profile_name)
+		ab_profile_label(c->profile_name, prof, sizeof(prof));
+	else
+		snprintf(prof, sizeof(prof), "none");
 	for (char *p = prof; *p; p++)
 		if ((unsigned char)*p < 0x21 || *p == 0x7f || *p == ';' ||
 		    *p == ',')

@@ -44,7 +44,8 @@ for line in open(sys.argv[1]):
     if e['event']['action'] == 'http-request':
         assert e['destination']['domain'] == 'origin.test'
         assert e['destination']['port'] == $ORIGIN_PORT
-        assert e['url']['original'] == 'GET http://$ORIGIN/hello'
+        assert e['url']['original'] == 'http://$ORIGIN/hello'
+        assert e['http']['request']['method'] == 'GET'
         assert e['http']['response']['status_code'] == 200
         assert e['process']['name'] == 'curl' and e['process']['pid'] > 0
         assert e['process']['executable'].endswith('/curl')
@@ -321,4 +322,93 @@ for e in gone:
     assert e["event"]["reason"] == "client-gone" and e["event"]["outcome"] == "failure"
     assert e["process"]["name"] == "python3", e.get("process")
 PY
+}
+
+# python: every field name of the log's lines (dotted), one a line
+FIELDS='import json, sys
+def walk(o, pre):
+    for k, v in o.items():
+        if isinstance(v, dict): walk(v, pre + k + ".")
+        else: print(pre + k)
+for line in open(sys.argv[1]): walk(json.loads(line), "")'
+
+@test "every field name in the log is an ECS name from the list checked against the reference, or agentbox's own" {
+	# the events there are: session start and end, a request, a tunnel,
+	# a refusal, an intercepted connection, a refused lookup, a refused
+	# socket() and a refused unix connect
+	printf '[egress]\ndeny = *.evil.test\nports = %s\nallow_net = 127.0.0.1\n' "$ORIGIN_PORT" >"$BATS_TEST_TMPDIR/p.conf"
+	run "$AGENTBOX" --upstream builtin --profile "$BATS_TEST_TMPDIR/p.conf" -- sh -c "
+		curl -sS -m 20 -o /dev/null http://$ORIGIN/hello
+		curl -sS -m 20 -o /dev/null http://www.evil.test:$ORIGIN_PORT/
+		env -i /usr/bin/curl -sS -m 20 -o /dev/null http://$ORIGIN/hello
+		env -i /usr/bin/curl -sS -m 20 -o /dev/null http://www.evil.test:$ORIGIN_PORT/
+		$TRY udp; /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"/run/agentbox-test-none\")' 2>/dev/null
+		true"
+	run ab -- curl -sS -m 20 -o /dev/null --cacert "$TEST_CA" "https://$TLS_ORIGIN/hello"
+	for a in session-start session-end http-request connect socket-denied dns-query; do
+		grep -q "\"action\":\"$a\"" "$LOG" || { echo "no $a event"; cat "$LOG"; false; }
+	done
+	run /usr/bin/python3 -c "$FIELDS" "$LOG"
+	[ "$status" -eq 0 ]
+	bad=$(printf '%s\n' "$output" | sort -u | grep -v '^agentbox\.' |
+		grep -vxF -f <(grep -v '^#' "$TESTS_DIR/integration/ecs-fields.txt") || true)
+	echo "not ECS names: $bad"
+	[ -z "$bad" ]
+	# and the list itself catches a misspelt one
+	echo '{"evnet":{"action":"x"},"process":{"parnet":{"pid":1}}}' >"$BATS_TEST_TMPDIR/bad.jsonl"
+	run /usr/bin/python3 -c "$FIELDS" "$BATS_TEST_TMPDIR/bad.jsonl"
+	[ "$(printf '%s\n' "$output" | grep -cvxF -f <(grep -v '^#' "$TESTS_DIR/integration/ecs-fields.txt"))" -eq 2 ]
+}
+
+@test "event.sequence counts a session's lines from 1, so a dropped line shows" {
+	run ab -- sh -c "curl -sS -m 20 -o /dev/null http://$ORIGIN/hello; curl -sS -m 20 -o /dev/null http://$ORIGIN/hello; $TRY udp"
+	run /usr/bin/python3 -c "
+import json, sys
+print(' '.join(str(json.loads(l)['event']['sequence']) for l in open(sys.argv[1])))" "$LOG"
+	echo "$output"
+	[ "$output" = "1 2 3 4 5" ]
+}
+
+@test "every event says which policy decided: the merged profile's sha256 (as profile show prints it) and its files" {
+	printf '[egress]\nports = %s\n' "$ORIGIN_PORT" >"$BATS_TEST_TMPDIR/corp.conf"
+	sha=$("$AGENTBOX" profile show "$BATS_TEST_TMPDIR/corp.conf" | sed -n 's/^# sha256 \([0-9a-f]*\) .*/\1/p')
+	[ "${#sha}" -eq 64 ]
+	run ab --profile "$BATS_TEST_TMPDIR/corp.conf" -- curl -sS -m 20 "http://$ORIGIN/hello"
+	[ "$output" = "hello from origin" ]
+	run /usr/bin/python3 -c "
+import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)['agentbox']
+    print(e['profile'], e['policy']['sha256'], ' '.join(e['policy']['files']))" "$LOG"
+	echo "$output"
+	[ "${#lines[@]}" -eq 3 ]
+	for l in "${lines[@]}"; do [ "$l" = "corp $sha $BATS_TEST_TMPDIR/corp.conf" ]; done
+	# another value is another hash; the same values from another file, not
+	printf '[egress]\nports = 9\n' >"$BATS_TEST_TMPDIR/other.conf"
+	printf '# the same policy\n\n[egress]\nports = %s\n' "$ORIGIN_PORT" >"$BATS_TEST_TMPDIR/same.conf"
+	[ "$("$AGENTBOX" profile show "$BATS_TEST_TMPDIR/other.conf" | sed -n 's/^# sha256 \([0-9a-f]*\) .*/\1/p')" != "$sha" ]
+	[ "$("$AGENTBOX" profile show "$BATS_TEST_TMPDIR/same.conf" | sed -n 's/^# sha256 \([0-9a-f]*\) .*/\1/p')" = "$sha" ]
+}
+
+@test "the identity field names a profile given by path by its name, never the path" {
+	printf '[egress]\nports = %s\n' "$ORIGIN_PORT" >"$BATS_TEST_TMPDIR/corp-team.conf"
+	run ab --profile "$BATS_TEST_TMPDIR/corp-team.conf" -- curl -sS -m 20 "http://$ORIGIN/echo-headers"
+	echo "$output"
+	# (the test Squid keeps the field from the origin, contrib/'s snippet)
+	[[ "$output" != *"$BATS_TEST_TMPDIR"* ]]
+	s=$(session_of)
+	squid_logged "GET http://$ORIGIN/echo-headers .*\"session=$s; .*profile=corp-team\""
+}
+
+@test "the process behind a request is named with its argv and its parent" {
+	run ab -- sh -c "curl -sS -m 20 -o /dev/null http://$ORIGIN/hello?x=1"
+	run /usr/bin/python3 -c "
+import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e['event']['action'] == 'http-request':
+        p = e['process']
+        print(p['args'], p['parent']['name'], p['parent']['executable'], p['parent']['pid'] > 0)" "$LOG"
+	echo "$output"
+	[[ "$output" == "['curl', '-sS', '-m', '20', '-o', '/dev/null', 'http://$ORIGIN/hello?x=1'] sh /usr/bin/"*" True" ]]
 }

@@ -65,7 +65,8 @@ refused_with() {	# URL PATTERN [agentbox args]: 403, reason header, one audit li
 	line=$(grep '"action":"http-request"' "$LOG")
 	[[ "$line" == *'"status_code":200'* ]]
 	[[ "$line" == *'"name":"curl"'* ]]
-	[[ "$line" == *"\"original\":\"GET http://$ORIGIN/hello\""* ]]
+	[[ "$line" == *"\"original\":\"http://$ORIGIN/hello\""* ]]
+	[[ "$line" == *'"method":"GET"'* ]]
 	[[ "$line" == *'"ip":"127.0.0.1"'* ]]
 }
 
