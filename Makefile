@@ -20,7 +20,7 @@ SYSCONFDIR ?= /etc
 DATADIR   ?= $(PREFIX)/share
 MAN5DIR   ?= $(MANDIR)/man5
 PKGS      := libnl-3.0 libnl-route-3.0 libseccomp libcap-ng inih jansson libcares \
-             libnftnl
+             libnftnl openssl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 # libnl and libcap-ng are linked statically by default: their shared
 # objects cost a third of a millisecond at every start (symbol binding and
@@ -134,7 +134,7 @@ build/tests/try-syscall: tests/helpers/try-syscall.c | build
 # Everything the build, the tests and the benchmarks need, from Debian.
 DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
              libseccomp-dev libcap-ng-dev libinih-dev libjansson-dev \
-             libc-ares-dev libnftnl-dev libmnl-dev clang
+             libc-ares-dev libnftnl-dev libmnl-dev libssl-dev clang
 DEB_TEST  := libcmocka-dev bats squid-openssl curl wget openssl python3 python3-pip git iproute2 chromium libnss3-tools xvfb xauth x11-utils default-jdk-headless \
              procps util-linux passwd strace python3-venv nodejs make python3-xlib xdotool x11-xserver-utils \
              nftables openssh-server openssh-client netcat-openbsd python3-aiohttp bind9-dnsutils
@@ -192,7 +192,8 @@ install: agentbox
 	install -m 0644 man/agentbox.profile.5 \
 	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
 	install -m 0644 $(PROFILES) $(DESTDIR)$(DATADIR)/agentbox/profiles/
-	install -m 0644 contrib/squid-agentbox.conf $(DESTDIR)$(DATADIR)/agentbox/
+	install -m 0644 contrib/squid-agentbox.conf contrib/squid-https-port.conf \
+	    $(DESTDIR)$(DATADIR)/agentbox/
 	@if [ "$(APPARMOR)" = 1 ]; then \
 	    install -d $(DESTDIR)$(SYSCONFDIR)/apparmor.d && \
 	    sed 's|@BINDIR@|$(BINDIR)|' contrib/apparmor/agentbox.in \
@@ -209,7 +210,8 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man1/agentbox.1 \
 	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/agentbox/,$(PROFILES))
-	rm -f $(DESTDIR)$(DATADIR)/agentbox/squid-agentbox.conf
+	rm -f $(DESTDIR)$(DATADIR)/agentbox/squid-agentbox.conf \
+	    $(DESTDIR)$(DATADIR)/agentbox/squid-https-port.conf
 	rm -f $(DESTDIR)$(SYSCONFDIR)/apparmor.d/agentbox
 	-rmdir $(DESTDIR)$(DATADIR)/agentbox/profiles $(DESTDIR)$(DATADIR)/agentbox
 

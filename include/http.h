@@ -72,6 +72,9 @@ struct ab_fwd {
 				   Via: what a proxy could take for the
 				   client's identity */
 	const char *extra;	/* "Name: value\r\n" lines to add, or NULL */
+	int keep_alive;		/* no "Connection: close" for a client that
+				   closes: the relay keeps the upstream
+				   connection for another (dial.c's pool) */
 };
 
 enum ab_head_status ab_http_parse_head(const char *buf, size_t len,

@@ -26,6 +26,7 @@ struct ab_upstream {
 	unsigned short port;
 	char source[32];		/* "--upstream" or the env var name */
 	bool builtin;			/* "builtin": the relay is the proxy */
+	bool tls;			/* https://: TLS to the proxy */
 };
 
 #define AB_AUDIT_FILE		(1U << 0)
@@ -77,6 +78,8 @@ struct ab_config {
 	char identity[64];		/* identity header field name */
 	char self[4096];		/* this binary, "" if unknown */
 	char ca_bundle[4096];		/* the proxy's CA (PEM), "" if none */
+	char upstream_ca[4096];		/* CA of an https:// upstream's own
+					 * certificate, "" for the system's */
 	bool help;
 	bool version;
 };

@@ -20,6 +20,7 @@
 struct ab_relay;
 struct ab_egress;
 struct ab_audit;
+struct ab_uptls;
 
 #define AB_RELAY_MAX_UP	4	/* upstream addresses tried */
 
@@ -34,6 +35,7 @@ struct ab_relay_cfg {
 	socklen_t up_len[AB_RELAY_MAX_UP];
 	unsigned n_up;
 	const char *up_name;		/* "HOST:PORT", for messages */
+	const struct ab_uptls *tls;	/* TLS to the upstream, or NULL */
 	const char *identity;		/* field removed from sandbox heads */
 	const char *extra;		/* upstream: lines added to each head */
 	struct ab_audit *audit;		/* may be NULL */

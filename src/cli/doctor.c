@@ -40,6 +40,7 @@
 #include "nft.h"
 #include "options.h"
 #include "profile.h"
+#include "uptls.h"
 #include "userns.h"
 #include "util.h"
 
@@ -317,7 +318,8 @@ static void check_kernel(struct doc *d)
 static void check_upstream(struct doc *d, const struct ab_config *c)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	char port[8], name[300];
+	char port[8], name[300], why[300] = "";
+	struct ab_uptls *tls = NULL;
 	int err = 0, fd;
 
 	ab_upstream_name(&c->upstream, name, sizeof(name));
@@ -326,8 +328,20 @@ static void check_upstream(struct doc *d, const struct ab_config *c)
 		    "(%s)", c->upstream.source);
 		return;
 	}
+	if (c->upstream.tls) {
+		struct ab_err e = { 0 };
+
+		tls = ab_uptls_new(c->upstream.host, c->upstream_ca[0] ?
+				   c->upstream_ca : NULL, &e);
+		if (!tls) {
+			say(d, "FAIL", "give a readable PEM file as [network] "
+			    "upstream_ca", "upstream %s: %s", name, e.msg);
+			return;
+		}
+	}
 	snprintf(port, sizeof(port), "%u", c->upstream.port);
 	if (getaddrinfo(c->upstream.host, port, &hints, &res)) {
+		ab_uptls_free(tls);
 		say(d, "FAIL", "check the name, or give the proxy's address",
 		    "upstream %s (from %s): cannot resolve", name,
 		    c->upstream.source);
@@ -351,18 +365,31 @@ static void check_upstream(struct doc *d, const struct ab_config *c)
 
 			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
 		}
+		if (!err && tls && ab_uptls_check(tls, fd, 5000, why,
+						  sizeof(why))) {
+			close(fd);
+			err = EPROTO;
+			break;
+		}
 		close(fd);
 		if (!err)
 			break;
 	}
 	freeaddrinfo(res);
-	if (err)
+	ab_uptls_free(tls);
+	if (err == EPROTO)
+		say(d, "FAIL", "give the CA that signed the proxy's certificate "
+		    "as [network] upstream_ca, or fix the proxy's certificate",
+		    "upstream %s (from %s): TLS: %s", name, c->upstream.source,
+		    why);
+	else if (err)
 		say(d, "FAIL", "start the proxy, or point --upstream or the "
 		    "profile's upstream at it", "upstream %s (from %s): "
 		    "connect: %s", name, c->upstream.source, strerror(err));
 	else
-		say(d, "ok", NULL, "upstream %s (from %s) answers", name,
-		    c->upstream.source);
+		say(d, "ok", NULL, "upstream %s (from %s) answers%s", name,
+		    c->upstream.source, tls ? ", over TLS with a certificate "
+		    "that verifies" : "");
 }
 
 /* The real thing: this binary runs /bin/true in a sandbox */

@@ -60,7 +60,8 @@ int ab_upstream_name(const struct ab_upstream *u, char *buf, size_t size)
 }
 
 /**
- * ab_parse_upstream() - Parse an upstream proxy URL "http://HOST:PORT"
+ * ab_parse_upstream() - Parse an upstream proxy URL "http://HOST:PORT", or
+ *			  "https://HOST:PORT" for TLS to the proxy
  * @u:		Result
  * @url:	The URL
  * @source:	Where it came from ("--upstream", "HTTPS_PROXY"), for errors
@@ -89,9 +90,12 @@ int ab_parse_upstream(struct ab_upstream *u, const char *url,
 
 	if (!strncasecmp(p, "http://", 7)) {
 		p += 7;
+	} else if (!strncasecmp(p, "https://", 8)) {
+		p += 8;
+		u->tls = true;		/* TLS to the proxy itself */
 	} else if (strstr(p, "://")) {
-		return ab_fail(e, 0, "%s '%s': only http:// proxies are "
-			       "supported", source, url);
+		return ab_fail(e, 0, "%s '%s': only http:// and https:// "
+			       "proxies are supported", source, url);
 	}
 	/* else: "HOST:PORT" without a scheme, as curl accepts it */
 
@@ -458,7 +462,8 @@ void ab_usage(int fd)
 "       agentbox doctor [--profile NAME] [--upstream URL]\n"
 "Run COMMAND in a sandbox whose only network path is a relay to a proxy.\n"
 "\n"
-"  -u, --upstream URL    upstream proxy, http://HOST:PORT, or 'builtin' for\n"
+"  -u, --upstream URL    upstream proxy, http://HOST:PORT or https://HOST:PORT\n"
+"                        (TLS to the proxy), or 'builtin' for\n"
 "                        agentbox's own policy proxy (default: taken from\n"
 "                        https_proxy, HTTPS_PROXY, http_proxy, HTTP_PROXY,\n"
 "                        else builtin)\n"

@@ -75,6 +75,8 @@ const struct key ab_keys[] = {
 	  T_EQUAL, ab_apply_string, FIELD(identity) },
 	{ "network", "ca_bundle", K_SCALAR, AB_P_CA_BUNDLE, check_file,
 	  T_EQUAL, ab_apply_path, FIELD(ca_bundle) },
+	{ "network", "upstream_ca", K_SCALAR, AB_P_UPSTREAM_CA, check_file,
+	  T_EQUAL, ab_apply_path, FIELD(upstream_ca) },
 	{ "network", "tunnel_check", K_SCALAR, AB_P_TUNNEL_CHECK, check_choice,
 	  T_AT_MOST, ab_apply_yes, FIELD(tunnel_check),
 	  .choices = check_yes_no },

@@ -29,12 +29,14 @@
 #define CIN_SIZE		AB_HEAD_MAX
 #define OUT_SIZE		(AB_HEAD_MAX + 2048)
 #define UIN_SIZE		65536
+#define POOL_MAX		8	/* idle upstream connections kept */
+#define POOL_IDLE_US		(15 * 1000000ULL)
 #define FIRST_WAIT_US		(250 * 1000ULL)	/* intercepted: a client
 						 * that says nothing first
 						 * is a server-first one */
 
 enum tag_kind { T_LISTENER, T_ICPT_LISTENER, T_WATCH, T_CLIENT, T_UPSTREAM,
-		T_RESOLVER };
+		T_RESOLVER, T_TLS_NET, T_TLS_PLAIN, T_POOL };
 
 struct tag {
 	enum tag_kind kind;
@@ -69,6 +71,9 @@ struct flow {
 };
 
 TAILQ_HEAD(conn_q, conn);
+
+struct rl_tls;
+TAILQ_HEAD(tls_q, rl_tls);
 
 struct conn {
 	struct ab_relay *relay;
@@ -131,10 +136,20 @@ struct conn {
 	char sni[256];			/* the ClientHello's, "" if none */
 	bool await_answer;		/* upstream's answer to our CONNECT
 					 * is not the client's to see */
+	struct rl_tls *tls;		/* a TLS upstream's pump (uptls.c) */
 	bool who_asked;
 	TAILQ_ENTRY(conn) timer;	/* on one timer queue: */
 	struct conn_q *on_timer;	/* that one, or NULL */
 	TAILQ_ENTRY(conn) link;		/* on all_q, then on dead_q */
+};
+
+/* An idle connection to the upstream proxy that carried a request, kept
+ * for the next one (dial.c) */
+struct pooled {
+	struct tag tag;
+	int fd;				/* -1: a free slot */
+	struct rl_tls *tls;		/* its pump, for a TLS upstream */
+	uint64_t since;
 };
 
 struct watch {
@@ -182,6 +197,8 @@ struct ab_relay {
 	unsigned up_next;		/* the upstream address to try first */
 	struct tag itag4, itag6;	/* the interception listeners' */
 	struct conn_q all_q, head_q, connect_q, first_q, dead_q;
+	struct tls_q tls_q, tls_dead_q;	/* TLS upstream pumps (uptls.c) */
+	struct pooled pool[POOL_MAX];
 	struct watch watches[8];
 	unsigned n_watches;
 	int stop;
@@ -215,6 +232,10 @@ void rl_begin(struct ab_relay *r, struct conn *k);
 void rl_route(struct ab_relay *r, struct conn *k);
 void rl_connected(struct ab_relay *r, struct conn *k);
 bool rl_idle_alive(int fd);
+bool rl_pool_put(struct ab_relay *r, struct conn *k);
+void rl_pool_event(struct ab_relay *r, struct pooled *p);
+uint64_t rl_pool_expire(struct ab_relay *r);
+void rl_pool_free(struct ab_relay *r);
 
 /* tunnel.c */
 void rl_fail_after_head(struct ab_relay *r, struct conn *k, int code,
@@ -233,6 +254,15 @@ void rl_icpt_answer(struct ab_relay *r, struct conn *k);
 void rl_dns_read(struct ab_relay *r, struct conn *k);
 bool rl_icpt_raw(const struct conn *k);
 const char *rl_icpt_name(enum icpt_kind kind);
+
+/* uptls.c */
+int rl_tls_connect(struct ab_relay *r, struct conn *k);
+void rl_tls_detach(struct conn *k);
+void rl_tls_attach(struct rl_tls *p, struct conn *k);
+void rl_tls_event(struct ab_relay *r, struct rl_tls *p, bool net,
+		  uint32_t ev);
+uint64_t rl_tls_timeouts(struct ab_relay *r);
+void rl_tls_reap(struct ab_relay *r, bool all);
 
 /* msg.c */
 void rl_msg_pump(struct ab_relay *r, struct conn *k);

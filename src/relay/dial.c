@@ -211,6 +211,121 @@ static int relay_resolver(struct ab_relay *r)
 	return 0;
 }
 
+/* ---- the pool of idle upstream connections ------------------------- */
+
+/*
+ * A connection to the upstream proxy that carried a request and may carry
+ * another (the response was framed, neither side said close) is kept when
+ * its client goes, for the next client's request: most clients open a
+ * connection per request, and a new one to the proxy costs a handshake (a
+ * TLS one with https://).  Only absolute-form requests take one; a tunnel
+ * is a connection of its own.  An idle one that the proxy closes, or that
+ * waited POOL_IDLE_US, is closed; none is ever opened before a request
+ * needs it.
+ */
+
+/**
+ * rl_pool_put() - Keep @k's upstream connection for another request
+ * @r:		Relay
+ * @k:		Connection, its exchange over and framed
+ *
+ * Return: true if kept (k->ufd is then -1)
+ */
+bool rl_pool_put(struct ab_relay *r, struct conn *k)
+{
+	struct pooled *slot = NULL;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (r->dial->origin_form || k->ufd < 0 || k->resp_close ||
+	    k->resp_left == AB_BODY_TO_EOF || k->req.kind != AB_REQ_ABSOLUTE)
+		return false;
+	for (unsigned i = 0; i < POOL_MAX && !slot; i++)
+		if (r->pool[i].fd < 0)
+			slot = &r->pool[i];
+	if (!slot)
+		return false;
+	slot->tag = (struct tag){ T_POOL, slot };
+	ev.data.ptr = &slot->tag;
+	if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, k->ufd, &ev))
+		return false;
+	slot->fd = k->ufd;
+	slot->tls = k->tls;
+	slot->since = ab_now_us();
+	rl_tls_detach(k);
+	k->ufd = -1;
+	k->u_registered = false;
+	k->uev = 0;
+	k->ukey[0] = '\0';
+	return true;
+}
+
+static void pool_drop(struct pooled *p)
+{
+	rl_close_fd(&p->fd);	/* a TLS pump ends when it sees the close */
+	p->tls = NULL;
+}
+
+/* The newest idle connection that is still open, or -1 */
+static int pool_take(struct ab_relay *r, struct conn *k)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &k->utag };
+
+	for (;;) {
+		struct pooled *best = NULL;
+
+		for (unsigned i = 0; i < POOL_MAX; i++)
+			if (r->pool[i].fd >= 0 &&
+			    (!best || r->pool[i].since > best->since))
+				best = &r->pool[i];
+		if (!best)
+			return -1;
+		if (!rl_idle_alive(best->fd) ||
+		    epoll_ctl(r->epfd, EPOLL_CTL_MOD, best->fd, &ev)) {
+			pool_drop(best);
+			continue;
+		}
+		k->ufd = best->fd;
+		k->u_registered = true;
+		k->uev = EPOLLOUT;
+		rl_tls_attach(best->tls, k);
+		best->fd = -1;
+		best->tls = NULL;
+		return 0;
+	}
+}
+
+/* The proxy closed (or spoke on) an idle connection */
+void rl_pool_event(struct ab_relay *r, struct pooled *p)
+{
+	(void)r;
+	pool_drop(p);
+}
+
+/* Close the connections idle too long; the next deadline, or UINT64_MAX */
+uint64_t rl_pool_expire(struct ab_relay *r)
+{
+	uint64_t now = ab_now_us(), next = UINT64_MAX;
+
+	for (unsigned i = 0; i < POOL_MAX; i++) {
+		struct pooled *p = &r->pool[i];
+
+		if (p->fd < 0)
+			continue;
+		if (p->since + POOL_IDLE_US <= now)
+			pool_drop(p);
+		else if (p->since + POOL_IDLE_US < next)
+			next = p->since + POOL_IDLE_US;
+	}
+	return next;
+}
+
+void rl_pool_free(struct ab_relay *r)
+{
+	for (unsigned i = 0; i < POOL_MAX; i++)
+		if (r->pool[i].fd >= 0)
+			pool_drop(&r->pool[i]);
+}
+
 /* ---- the upstream proxy -------------------------------------------- */
 
 static int upstream_admit(struct ab_relay *r, struct conn *k)
@@ -238,6 +353,14 @@ static int upstream_connect(struct ab_relay *r, struct conn *k)
 {
 	int err = ENETUNREACH;
 
+	if (k->req.kind == AB_REQ_ABSOLUTE && !pool_take(r, k)) {
+		k->addr_i = r->cfg.n_up;	/* no retry with it */
+		return 0;
+	}
+	if (r->cfg.tls) {		/* the pump tries the addresses */
+		k->addr_i = r->cfg.n_up;
+		return rl_tls_connect(r, k);
+	}
 	while (k->addr_i < r->cfg.n_up) {
 		unsigned i = (r->up_next + k->addr_i++) % r->cfg.n_up;
 

@@ -685,8 +685,8 @@ static void out_str(struct out *o, const char *s)
  * Keep-Alive, TE, Trailer, Upgrade) and Proxy-Authorization are removed,
  * as is f->strip (and, with f->strip_forwarding, the fields that claim a
  * client identity); in origin-form the target becomes the path and Host the
- * URL's authority.  "Connection: close" is added if the client closes, then
- * f->extra.  Lines end in CRLF.
+ * URL's authority.  "Connection: close" is added if the client closes
+ * (unless f->keep_alive), then f->extra.  Lines end in CRLF.
  *
  * Return: length of the result, -1 if it does not fit
  */
@@ -743,7 +743,7 @@ long ab_http_forward_head(const char *head, const struct ab_req *r,
 		out_put(&o, line, ll);
 		out_str(&o, "\r\n");
 	}
-	if (r->close)
+	if (r->close && !f->keep_alive)
 		out_str(&o, "Connection: close\r\n");
 	if (f->extra)
 		out_str(&o, f->extra);

@@ -115,6 +115,9 @@ void rl_read_head(struct ab_relay *r, struct conn *k)
 		return;
 	}
 	if (n <= 0) {
+		if (!n && !k->cin_len)	/* between requests: its upstream
+					 * may serve another client */
+			rl_pool_put(r, k);
 		rl_conn_close(r, k, "client-closed", n < 0);
 		return;
 	}
@@ -137,6 +140,7 @@ void rl_begin(struct ab_relay *r, struct conn *k)
 		.strip = r->cfg.identity,
 		.strip_forwarding = !r->dial->origin_form,
 		.extra = r->dial->origin_form ? NULL : r->cfg.extra,
+		.keep_alive = !r->dial->origin_form,
 	};
 	size_t rest = k->cin_len - k->req.head_len;
 	long n;

@@ -170,6 +170,7 @@ static void msg_next(struct ab_relay *r, struct conn *k)
 	k->n_reqs++;
 	if (k->req.close || k->resp_close || k->resp_left == AB_BODY_TO_EOF) {
 		shutdown(k->cfd, SHUT_WR);
+		rl_pool_put(r, k);	/* the upstream may serve another */
 		rl_conn_close(r, k, NULL, false);
 		return;
 	}

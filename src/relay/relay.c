@@ -232,6 +232,7 @@ void rl_close_fd(int *fd)
 
 void rl_close_upstream(struct conn *k)
 {
+	rl_tls_detach(k);	/* its pump ends when it sees the close */
 	rl_close_fd(&k->ufd);	/* close() also takes it out of epoll */
 	k->u_registered = false;
 	k->uev = 0;
@@ -558,8 +559,10 @@ static int relay_timeouts(struct ab_relay *r)
 		if (!rl_icpt_head(r, k, RL_FIRST_SILENT))
 			rl_conn_head(r, k);
 	while ((k = TAILQ_FIRST(&r->head_q)) && k->deadline <= now) {
-		if (k->n_reqs && !k->cin_len)	/* idle keep-alive */
+		if (k->n_reqs && !k->cin_len) {	/* idle keep-alive */
+			rl_pool_put(r, k);
 			rl_conn_close(r, k, NULL, false);
+		}
 		else
 			rl_conn_reply(r, k, 408, "Request Timeout",
 				   "no complete request head in time",
@@ -575,6 +578,19 @@ static int relay_timeouts(struct ab_relay *r)
 		next = k->deadline;
 	if ((k = TAILQ_FIRST(&r->first_q)) && k->deadline < next)
 		next = k->deadline;
+	if (r->cfg.tls) {
+		uint64_t t = rl_tls_timeouts(r);
+
+		if (t < next)
+			next = t;
+		now = ab_now_us();
+	}
+	{
+		uint64_t t = rl_pool_expire(r);
+
+		if (t < next)
+			next = t;
+	}
 	if ((k = TAILQ_FIRST(&r->connect_q)) && k->deadline < next)
 		next = k->deadline;
 	ms = next == UINT64_MAX ? -1 : (int)((next - now) / 1000 + 1);
@@ -591,6 +607,7 @@ static void reap_dead(struct ab_relay *r)
 {
 	struct conn *k;
 
+	rl_tls_reap(r, false);
 	while ((k = TAILQ_FIRST(&r->dead_q))) {
 		TAILQ_REMOVE(&r->dead_q, k, link);
 		free(k);
@@ -605,17 +622,20 @@ static void reap_dead(struct ab_relay *r)
 static void clamp_max_conns(struct ab_relay *r)
 {
 	struct rlimit rl;
-	unsigned long fit;
+	unsigned long fit, per;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
 		return;
-	fit = rl.rlim_cur > FDS_RESERVED + FDS_PER_CONN ?
-	      (unsigned long)(rl.rlim_cur - FDS_RESERVED) / FDS_PER_CONN : 1;
+	/* (a TLS upstream's pump holds two more: its socketpair end and
+	 * its TCP connection) */
+	per = FDS_PER_CONN + (r->cfg.tls ? 2 : 0);
+	fit = rl.rlim_cur > FDS_RESERVED + per ?
+	      (unsigned long)(rl.rlim_cur - FDS_RESERVED) / per : 1;
 	if (r->cfg.max_conns <= fit)
 		return;
 	ab_warn("max_conns %u lowered to %lu: the descriptor limit is %llu "
-		"(%d per connection); raise it with ulimit -n", r->cfg.max_conns,
-		fit, (unsigned long long)rl.rlim_cur, FDS_PER_CONN);
+		"(%lu per connection); raise it with ulimit -n", r->cfg.max_conns,
+		fit, (unsigned long long)rl.rlim_cur, per);
 	r->cfg.max_conns = (unsigned)fit;
 }
 
@@ -645,6 +665,10 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 	TAILQ_INIT(&r->head_q);
 	TAILQ_INIT(&r->connect_q);
 	TAILQ_INIT(&r->first_q);
+	TAILQ_INIT(&r->tls_q);
+	TAILQ_INIT(&r->tls_dead_q);
+	for (unsigned i = 0; i < POOL_MAX; i++)
+		r->pool[i].fd = -1;
 	TAILQ_INIT(&r->dead_q);
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (r->epfd < 0) {
@@ -771,6 +795,14 @@ int ab_relay_run(struct ab_relay *r, struct ab_err *e)
 				conn_event(r, t->ptr, t->kind == T_UPSTREAM,
 					   evs[i].events);
 				break;
+			case T_TLS_NET:
+			case T_TLS_PLAIN:
+				rl_tls_event(r, t->ptr, t->kind == T_TLS_NET,
+					     evs[i].events);
+				break;
+			case T_POOL:
+				rl_pool_event(r, t->ptr);
+				break;
 			}
 		}
 		reap_dead(r);
@@ -830,6 +862,11 @@ void ab_relay_drain(struct ab_relay *r, unsigned ms)
 			else if (t->kind == T_CLIENT || t->kind == T_UPSTREAM)
 				conn_event(r, t->ptr, t->kind == T_UPSTREAM,
 					   evs[i].events);
+			else if (t->kind == T_TLS_NET || t->kind == T_TLS_PLAIN)
+				rl_tls_event(r, t->ptr, t->kind == T_TLS_NET,
+					     evs[i].events);
+			else if (t->kind == T_POOL)
+				rl_pool_event(r, t->ptr);
 		}
 		reap_dead(r);
 	}
@@ -847,6 +884,8 @@ void ab_relay_free(struct ab_relay *r)
 		return;
 	while ((k = TAILQ_FIRST(&r->all_q)))
 		rl_conn_close(r, k, "sandbox-ended", true);
+	rl_pool_free(r);
+	rl_tls_reap(r, true);
 	/* pending lookups end here; their callbacks free what they hold */
 	ab_resolver_free(r->res);
 	reap_dead(r);

@@ -45,6 +45,7 @@
 #include "policy.h"
 #include "profile.h"
 #include "relay.h"
+#include "uptls.h"
 #include "sandbox.h"
 #include "sync.h"
 #include "userns.h"
@@ -59,6 +60,7 @@ struct supervisor {
 	char extra[1024];		/* lines added to heads sent upstream */
 	char up_name[300];		/* "HOST:PORT" */
 	struct addrinfo *ai;		/* upstream addresses */
+	struct ab_uptls *tls;		/* https:// upstream: its TLS */
 	int sigfd;
 	int sync_fd;
 	int listener;
@@ -152,6 +154,10 @@ static int sup_resolve(struct supervisor *s, struct ab_err *e)
 			       "upstream proxy %s (from %s): resolve: %s",
 			       s->up_name, u->source,
 			       rc == EAI_SYSTEM ? "" : gai_strerror(rc));
+	/* its CA is read now: one that cannot be is a setup failure */
+	if (u->tls && !(s->tls = ab_uptls_new(u->host, s->c->upstream_ca[0] ?
+					      s->c->upstream_ca : NULL, e)))
+		return -1;
 	return 0;
 }
 
@@ -330,6 +336,7 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 		.builtin = s->c->upstream.builtin,
 		.egress = s->c->egress,
 		.up_name = s->up_name,
+		.tls = s->tls,
 		.identity = s->c->identity,
 		.extra = s->extra,
 		.audit = s->c->audit,
@@ -467,6 +474,7 @@ out:
 			 ab_now_us() - t0, why[0] ? why : NULL);
 	if (s.ai)
 		freeaddrinfo(s.ai);
+	ab_uptls_free(s.tls);
 	if (s.listener >= 0)
 		close(s.listener);
 	if (s.icpt4 >= 0)

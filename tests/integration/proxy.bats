@@ -203,3 +203,47 @@ except OSError as e: print('reset', e.errno)"
 	[ "$(tail -n +"$((before + 1))" "$SQUID_LOG" | wc -l)" -eq 1 ]
 	tail -n +"$((before + 1))" "$SQUID_LOG" | grep -q "GET http://$ORIGIN/hello .*session="
 }
+
+@test "an idle connection to the proxy serves the next client's request: three curls, one connection, no 'Connection: close' sent up" {
+	local port
+	port=$(free_port)
+	/usr/bin/python3 -c "
+import socket, sys, threading, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $port)); s.listen(8); s.settimeout(20)
+conns, closes = [], []
+def serve(c):
+    buf = b''
+    c.settimeout(20)
+    try:
+        while True:
+            while b'\r\n\r\n' not in buf:
+                d = c.recv(4096)
+                if not d: return
+                buf += d
+            head, buf = buf.split(b'\r\n\r\n', 1)
+            closes.append(b'connection: close' in head.lower())
+            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n')
+    except OSError: pass
+t0 = time.time()
+try:
+    while time.time() - t0 < 20 and len(closes) < 3:
+        c, _ = s.accept(); conns.append(c)
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+except OSError: pass
+time.sleep(0.2)
+open(sys.argv[1], 'w').write('%d %d %d' % (len(conns), len(closes), sum(closes)))
+" "$BATS_TEST_TMPDIR/counts" &
+	pid=$!
+	for i in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+	# (that probe was a connection too)
+	run "$AGENTBOX" --upstream "http://127.0.0.1:$port" -- sh -c \
+		"curl -sS -m 20 http://$ORIGIN/a; curl -sS -m 20 http://$ORIGIN/b; curl -sS -m 20 http://$ORIGIN/c"
+	echo "$output"
+	wait $pid
+	cat "$BATS_TEST_TMPDIR/counts"
+	[ "$output" = "$(printf 'ok\nok\nok')" ]
+	# the probe's connection and one from the relay: three requests on
+	# it, none with "Connection: close"
+	[ "$(cat "$BATS_TEST_TMPDIR/counts")" = "2 3 0" ]
+}

@@ -124,14 +124,17 @@ while time.time() - t < 3600:
 	HOST_ADDR=$(ip -4 -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)
 	export HOST_ADDR
 
-	# Squid, as the user running the tests
-	export SQUID_PORT=$(free_port)
+	# Squid, as the user running the tests; also over TLS (https_port,
+	# the origin's certificate: it names 127.0.0.1 too)
+	export SQUID_PORT=$(free_port) SQUID_TLS_PORT=$(free_port)
+	chmod 644 "$FIX/srv.key"	# a test key, for Squid as 'proxy'
 	export SQUID_LOG="$FIX/access.log"
 	local user
 	user=$(id -un)
 	[ "$(id -u)" = 0 ] && user=proxy
 	{ cat <<CONF
 http_port 127.0.0.1:$SQUID_PORT
+https_port 127.0.0.1:$SQUID_TLS_PORT tls-cert=$FIX/srv.pem tls-key=$FIX/srv.key
 pid_filename $FIX/squid.pid
 include $TESTS_DIR/../contrib/squid-agentbox.conf
 access_log stdio:$SQUID_LOG agentbox
@@ -169,7 +172,7 @@ HOSTS
 	# Its own service name: shared memory segments are named after it
 	squid -N -n "abtest$SQUID_PORT" -f "$FIX/squid.conf" >"$FIX/squid.out" 2>&1 &
 	echo $! >"$FIX/squid.runpid"
-	wait_for_port "$SQUID_PORT" 20 || {
+	wait_for_port "$SQUID_PORT" 20 && wait_for_port "$SQUID_TLS_PORT" 20 || {
 		echo "squid did not start:" >&2; cat "$FIX/squid.out" "$FIX/cache.log" >&2; return 1; }
 }
 
