@@ -149,8 +149,12 @@ static void upstream_urls(void **state)
 	assert_int_equal(ab_parse_upstream(&u, "HTTP://[::1]:1", "x", &e), 0);
 	assert_string_equal(u.host, "::1");
 
-	assert_int_equal(ab_parse_upstream(&u, "https://p:1", "x", &e), -1);
-	assert_non_null(strstr(e.msg, "only http://"));
+	assert_int_equal(ab_parse_upstream(&u, "https://p:1", "x", &e), 0);
+	assert_true(u.tls);
+	assert_int_equal(ab_parse_upstream(&u, "http://p:1", "x", &e), 0);
+	assert_false(u.tls);
+	assert_int_equal(ab_parse_upstream(&u, "socks5://p:1", "x", &e), -1);
+	assert_non_null(strstr(e.msg, "only http:// and https://"));
 	assert_int_equal(ab_parse_upstream(&u, "http://u:pw@p:1", "x", &e), -1);
 	assert_non_null(strstr(e.msg, "credentials"));
 	assert_int_equal(ab_parse_upstream(&u, "http://p", "x", &e), -1);
