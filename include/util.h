@@ -13,6 +13,7 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 void ab_closep(int *fd);
+void ab_base64(const unsigned char *in, size_t len, char *out);
 void ab_freep(void *p);
 #define cleanup_fd	__attribute__((cleanup(ab_closep)))
 #define cleanup_free	__attribute__((cleanup(ab_freep)))

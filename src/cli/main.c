@@ -28,32 +28,6 @@
 
 extern char **environ;
 
-static void base64(const unsigned char *in, size_t len, char *out)
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				"0123456789+/";
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		out[o++] = t[in[i] >> 2];
-		out[o++] = t[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-		out[o++] = t[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
-		out[o++] = t[in[i + 2] & 63];
-	}
-	if (i < len) {
-		out[o++] = t[in[i] >> 2];
-		if (i + 1 < len) {
-			out[o++] = t[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-			out[o++] = t[(in[i + 1] & 15) << 2];
-		} else {
-			out[o++] = t[(in[i] & 3) << 4];
-			out[o++] = '=';
-		}
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-}
-
 /**
  * read_credentials() - The upstream's user:password, as Basic credentials
  * @c:		Configuration: c->credentials names the file
@@ -100,7 +74,7 @@ static int read_credentials(struct ab_config *c, struct ab_err *e)
 			return ab_fail(e, 0, "credentials %s: control "
 				       "character", c->credentials);
 	memcpy(c->proxy_auth, "Basic ", 6);
-	base64((const unsigned char *)buf, strlen(buf), c->proxy_auth + 6);
+	ab_base64((const unsigned char *)buf, strlen(buf), c->proxy_auth + 6);
 	explicit_bzero(buf, sizeof(buf));
 	return 0;
 }

@@ -345,3 +345,35 @@ bool ab_ip_literal(const char *host)
 	return inet_pton(AF_INET, host, &a) == 1 ||
 	       inet_pton(AF_INET6, host, &a) == 1;
 }
+
+/**
+ * ab_base64() - Base64 (RFC 4648), NUL-terminated
+ * @in:		Bytes
+ * @len:	How many
+ * @out:	Result: 4 * ((len + 2) / 3) + 1 bytes
+ */
+void ab_base64(const unsigned char *in, size_t len, char *out)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				"0123456789+/";
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		out[o++] = t[in[i] >> 2];
+		out[o++] = t[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+		out[o++] = t[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+		out[o++] = t[in[i + 2] & 63];
+	}
+	if (i < len) {
+		out[o++] = t[in[i] >> 2];
+		if (i + 1 < len) {
+			out[o++] = t[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+			out[o++] = t[(in[i + 1] & 15) << 2];
+		} else {
+			out[o++] = t[(in[i] & 3) << 4];
+			out[o++] = '=';
+		}
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+}
