@@ -134,10 +134,11 @@ build/tests/try-syscall: tests/helpers/try-syscall.c | build
 # Everything the build, the tests and the benchmarks need, from Debian.
 DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
              libseccomp-dev libcap-ng-dev libinih-dev libjansson-dev \
-             libc-ares-dev libnftnl-dev libmnl-dev libssl-dev clang
+             libc-ares-dev libnftnl-dev libmnl-dev libssl-dev libkrb5-dev clang
 DEB_TEST  := libcmocka-dev bats squid-openssl curl wget openssl python3 python3-pip git iproute2 chromium libnss3-tools xvfb xauth x11-utils default-jdk-headless \
              procps util-linux passwd strace python3-venv nodejs make python3-xlib xdotool x11-xserver-utils \
-             nftables openssh-server openssh-client netcat-openbsd python3-aiohttp bind9-dnsutils
+             nftables openssh-server openssh-client netcat-openbsd python3-aiohttp bind9-dnsutils \
+             krb5-kdc krb5-user
 DEB_BENCH := hyperfine bubblewrap
 CLAUDE_CODE_VERSION := 2.1.332
 deps:

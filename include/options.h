@@ -53,6 +53,7 @@ struct ab_config {
 					 * bytes (always with the built-in) */
 	bool intercept;			/* every TCP connection through the
 					 * relay, by nftables in the gateway */
+	bool negotiate;			/* Kerberos to the upstream proxy */
 	struct in_addr sandbox_addr;	/* veth end in the sandbox (ab0) */
 	struct in_addr gateway_addr;	/* veth end in the gateway (ab1) */
 	unsigned prefix_len;		/* of the veth subnet */

@@ -767,6 +767,34 @@ static int resolv_make(const struct ab_config *c, struct ab_file_over *f)
 }
 
 /**
+ * krb5_ccache() - The file (or directory) of the user's Kerberos ticket
+ *		   cache, as MIT Kerberos finds it
+ * @buf:	Result
+ * @size:	Its size
+ *
+ * KRB5CCNAME as FILE:path, DIR:path or a path, else /tmp/krb5cc_UID.  A
+ * KCM cache is a host daemon's socket (the unix policy refuses it); a
+ * KEYRING one has no file to hide.
+ *
+ * Return: the path, or NULL if there is none
+ */
+static const char *krb5_ccache(char *buf, size_t size)
+{
+	const char *v = getenv("KRB5CCNAME");
+
+	if (!v || !*v) {
+		snprintf(buf, size, "/tmp/krb5cc_%u", (unsigned)getuid());
+		return buf;
+	}
+	if (!strncmp(v, "FILE:", 5) || !strncmp(v, "DIR:", 4))
+		v = strchr(v, ':') + 1;
+	if (*v != '/')
+		return NULL;
+	snprintf(buf, size, "%s", v);
+	return buf;
+}
+
+/**
  * ab_policy_build() - Everything init needs to know of the profile
  * @c:		Configuration, with its profile (may have none)
  * @e:		Error
@@ -813,6 +841,12 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 			goto oom;
 	}
 	if (c->credentials[0] && add_builtin_hide(pol, c->credentials, false))
+		goto oom;
+	/* Negotiate: the ticket is the proxy's credential, the supervisor's
+	 * alone */
+	if (c->negotiate && (add_builtin_hide(pol, krb5_ccache(buf,
+						sizeof(buf)), false) ||
+			     ab_strv_add(&pol->unset, "KRB5CCNAME")))
 		goto oom;
 	if (c->ca_bundle[0] && ab_ca_build(c->ca_bundle, &pol->ca, e))
 		goto fail;

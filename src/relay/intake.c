@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "egress.h"
 #include "http.h"
+#include "negotiate.h"
 #include "peer.h"
 #include "relay.h"
 #include "resolve.h"
@@ -143,9 +144,27 @@ void rl_begin(struct ab_relay *r, struct conn *k)
 		.keep_alive = !r->dial->origin_form,
 	};
 	size_t rest = k->cin_len - k->req.head_len;
+	char extra[4096];
 	long n;
 
 	rl_timer_remove(r, k);
+	/* Negotiate: a fresh token with each head (negotiate.c) */
+	if (r->cfg.negotiate && !r->dial->origin_form) {
+		size_t el = strlen(r->cfg.extra);
+
+		if (el >= sizeof(extra) ||
+		    ab_negotiate_field(r->cfg.negotiate, extra + el,
+				       sizeof(extra) - el, k->reason,
+				       sizeof(k->reason)) < 0) {
+			if (el >= sizeof(extra))
+				rl_reason(k, "the identity field is too long");
+			rl_fail_after_head(r, k, 502, "Bad Gateway",
+					   "negotiate");
+			return;
+		}
+		memcpy(extra, r->cfg.extra, el);
+		f.extra = extra;
+	}
 	if (k->req.kind == AB_REQ_CONNECT && r->dial->origin_form &&
 	    k->icpt) {
 		/* intercepted: the client asked for no tunnel, and gets

@@ -45,6 +45,7 @@
 #include "policy.h"
 #include "profile.h"
 #include "relay.h"
+#include "negotiate.h"
 #include "uptls.h"
 #include "sandbox.h"
 #include "sync.h"
@@ -61,6 +62,7 @@ struct supervisor {
 	char up_name[300];		/* "HOST:PORT" */
 	struct addrinfo *ai;		/* upstream addresses */
 	struct ab_uptls *tls;		/* https:// upstream: its TLS */
+	struct ab_negotiate *neg;	/* Kerberos to the upstream */
 	int sigfd;
 	int sync_fd;
 	int listener;
@@ -157,6 +159,9 @@ static int sup_resolve(struct supervisor *s, struct ab_err *e)
 	/* its CA is read now: one that cannot be is a setup failure */
 	if (u->tls && !(s->tls = ab_uptls_new(u->host, s->c->upstream_ca[0] ?
 					      s->c->upstream_ca : NULL, e)))
+		return -1;
+	/* and the user's Kerberos credentials: none is kinit's to fix */
+	if (s->c->negotiate && !(s->neg = ab_negotiate_new(u->host, e)))
 		return -1;
 	return 0;
 }
@@ -337,6 +342,7 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 		.egress = s->c->egress,
 		.up_name = s->up_name,
 		.tls = s->tls,
+		.negotiate = s->neg,
 		.identity = s->c->identity,
 		.extra = s->extra,
 		.audit = s->c->audit,
@@ -475,6 +481,7 @@ out:
 	if (s.ai)
 		freeaddrinfo(s.ai);
 	ab_uptls_free(s.tls);
+	ab_negotiate_free(s.neg);
 	if (s.listener >= 0)
 		close(s.listener);
 	if (s.icpt4 >= 0)
