@@ -11,15 +11,33 @@ ab_closed() {	# agentbox with the test Squid, interception off ([network]
 		--profile "$BATS_TEST_TMPDIR/intercept-off.conf" "$@"
 }
 
-squid_logged() {	# PATTERN: wait (bounded) for Squid's access log to show it
+logged_in() {	# FILE PATTERN: wait (bounded) for a log to show it
 	local i
 	for ((i = 0; i < 40; i++)); do
-		grep -q -- "$1" "$SQUID_LOG" && return 0
+		grep -q -- "$2" "$1" && return 0
 		sleep 0.05
 	done
-	echo "not in Squid's access log: $1" >&2
-	cat "$SQUID_LOG" >&2
+	echo "not in $1: $2" >&2
+	cat "$1" >&2
 	return 1
+}
+
+squid_logged() {	# PATTERN: wait (bounded) for Squid's access log to show it
+	logged_in "$SQUID_LOG" "$1"
+}
+
+bare_repo() {	# DIR TEXT: a bare git repository served as files, one commit
+		# with a README holding TEXT
+	local src
+	[ -d "$1" ] && return 0
+	src=$(mktemp -d "$BATS_FILE_TMPDIR/src.XXXXXX")
+	git -c init.defaultBranch=main init -q "$src"
+	echo "$2" >"$src/README"
+	git -C "$src" add README
+	git -C "$src" -c user.email=t@example.invalid -c user.name=t commit -qm one
+	git clone -q --bare "$src" "$1"
+	git -C "$1" update-server-info
+	chmod -R a+rX "$1"
 }
 
 use_test_home() {	# HOME := a fresh directory outside every writable root

@@ -109,13 +109,7 @@ setup() {
 }
 
 kerb_logged() {	# PATTERN: in the Kerberized Squid's log, within a bound
-	local i
-	for ((i = 0; i < 40; i++)); do
-		grep -q -- "$1" "$D/access.log" && return 0
-		sleep 0.05
-	done
-	echo "not in the log: $1" >&2; cat "$D/access.log" >&2
-	return 1
+	logged_in "$D/access.log" "$1"
 }
 
 @test "negotiate: a sandboxed request is in Squid's log under the user's Kerberos principal, with the identity" {

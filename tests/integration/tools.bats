@@ -10,14 +10,9 @@ bats_require_minimum_version 1.5.0
 # A git repository (dumb HTTP) and a pip index under the origins' /files/,
 # and a second Squid that bumps TLS with a CA made here
 setup_file() {
-	local w="$ORIGIN_ROOT" src="$BATS_FILE_TMPDIR/src"
+	local w="$ORIGIN_ROOT"
 	if [ ! -d "$w/repo.git" ]; then
-		git -c init.defaultBranch=main init -q "$src"
-		echo "agentbox test repository" >"$src/README"
-		git -C "$src" add README
-		git -C "$src" -c user.email=t@example.invalid -c user.name=t commit -qm one
-		git clone -q --bare "$src" "$w/repo.git"
-		git -C "$w/repo.git" update-server-info
+		bare_repo "$w/repo.git" "agentbox test repository"
 		/usr/bin/python3 - "$w" <<'PY'
 import base64, hashlib, os, sys, zipfile
 w = sys.argv[1]
@@ -105,13 +100,7 @@ print(urllib.request.urlopen(sys.argv[1], context=ctx, timeout=20).read().decode
 }
 
 bump_logged() {	# PATTERN in the bumping Squid's log
-	local i
-	for ((i = 0; i < 40; i++)); do
-		grep -q -- "$1" "$BUMP/access.log" && return 0
-		sleep 0.05
-	done
-	echo "not in the bump log: $1" >&2; cat "$BUMP/access.log" >&2
-	return 1
+	logged_in "$BUMP/access.log" "$1"
 }
 
 @test "clients through Squid inside agentbox: curl, wget, git clone over https, python urllib, pip download" {

@@ -33,16 +33,7 @@ abt() {	# agentbox with the TLS upstream and the test's CA for it
 }
 
 @test "https upstream: git clone and an intercepted client go through it too" {
-	local src="$BATS_TEST_TMPDIR/src"
-	if [ ! -d "$ORIGIN_ROOT/tls-repo.git" ]; then
-		git -c init.defaultBranch=main init -q "$src"
-		echo "over TLS to the proxy" >"$src/README"
-		git -C "$src" add README
-		git -C "$src" -c user.email=t@example.invalid -c user.name=t commit -qm one
-		git clone -q --bare "$src" "$ORIGIN_ROOT/tls-repo.git"
-		git -C "$ORIGIN_ROOT/tls-repo.git" update-server-info
-		chmod -R a+rX "$ORIGIN_ROOT/tls-repo.git"
-	fi
+	bare_repo "$ORIGIN_ROOT/tls-repo.git" "over TLS to the proxy"
 	run abt -- sh -c "cd '$BATS_TEST_TMPDIR' && GIT_SSL_CAINFO='$TEST_CA' git clone -q https://$TLS_ORIGIN/files/tls-repo.git c 2>&1; echo clone=\$?; cat c/README; env -i /usr/bin/curl -sS -m 20 http://$ORIGIN/hello"
 	echo "$output"
 	[[ "$output" == *"clone=0"* ]]
