@@ -69,6 +69,16 @@ static long long num(json_t *o, const char *path)
 	return json_is_integer(o) ? (long long)json_integer_value(o) : -1;
 }
 
+/* " (xN until END)" for a line that stands for N folded events */
+static void put_count(FILE *out, json_t *o)
+{
+	if (num(o, "agentbox.count") <= 1)
+		return;
+	fprintf(out, " (x%lld until ", num(o, "agentbox.count"));
+	put_clean(out, str(o, "event.end"));
+	fputc(')', out);
+}
+
 /* event.type is an array; the relay puts "allowed" or "denied" first */
 static const char *first_type(json_t *o)
 {
@@ -132,12 +142,7 @@ static void print_event(json_t *o, FILE *out)
 		}
 		if (!strcmp(tag, "SOCKET")) {
 			put_clean(out, str(o, "event.reason"));
-			if (num(o, "agentbox.count") > 1) {
-				fprintf(out, " (x%lld until ",
-					num(o, "agentbox.count"));
-				put_clean(out, str(o, "event.end"));
-				fputc(')', out);
-			}
+			put_count(out, o);
 		} else {
 			long long st = num(o, "http.response.status_code");
 			const char *m = str(o, "http.request.method");
@@ -157,12 +162,7 @@ static void print_event(json_t *o, FILE *out)
 				fputs(" -- ", out);
 				put_clean(out, str(o, "event.reason"));
 			}
-			if (num(o, "agentbox.count") > 1) {
-				fprintf(out, " (x%lld until ",
-					num(o, "agentbox.count"));
-				put_clean(out, str(o, "event.end"));
-				fputc(')', out);
-			}
+			put_count(out, o);
 		}
 	}
 	fputc('\n', out);

@@ -16,10 +16,12 @@
 
 #include "util.h"
 
+/* Close *fd if open, and mark it closed (also cleanup_fd's cleanup) */
 void ab_closep(int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
+	*fd = -1;
 }
 
 void ab_freep(void *p)

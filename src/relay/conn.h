@@ -212,7 +212,6 @@ void rl_timer_remove(struct ab_relay *r, struct conn *k);
 void rl_timer_add(struct ab_relay *r, struct conn *k, uint64_t timeout);
 void rl_set_interest(struct ab_relay *r, int fd, struct tag *t, uint32_t *cur,
 		     uint32_t want);
-void rl_close_fd(int *fd);
 void rl_close_upstream(struct conn *k);
 void rl_free_bufs(struct conn *k);
 void rl_conn_close(struct ab_relay *r, struct conn *k, const char *result,

@@ -261,7 +261,7 @@ bool rl_pool_put(struct ab_relay *r, struct conn *k)
 
 static void pool_drop(struct pooled *p)
 {
-	rl_close_fd(&p->fd);	/* a TLS pump ends when it sees the close */
+	ab_closep(&p->fd);	/* a TLS pump ends when it sees the close */
 	p->tls = NULL;
 }
 

@@ -223,17 +223,10 @@ static void reset_on_close(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 
-void rl_close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 void rl_close_upstream(struct conn *k)
 {
 	rl_tls_detach(k);	/* its pump ends when it sees the close */
-	rl_close_fd(&k->ufd);	/* close() also takes it out of epoll */
+	ab_closep(&k->ufd);	/* close() also takes it out of epoll */
 	k->u_registered = false;
 	k->uev = 0;
 	k->ukey[0] = '\0';
@@ -270,12 +263,12 @@ void rl_conn_close(struct ab_relay *r, struct conn *k, const char *result,
 		k->up += k->c2u.bytes;
 		k->down += k->u2c.bytes;
 	}
-	rl_close_fd(&k->cfd);
+	ab_closep(&k->cfd);
 	rl_close_upstream(k);
-	rl_close_fd(&k->c2u.pipe_r);
-	rl_close_fd(&k->c2u.pipe_w);
-	rl_close_fd(&k->u2c.pipe_r);
-	rl_close_fd(&k->u2c.pipe_w);
+	ab_closep(&k->c2u.pipe_r);
+	ab_closep(&k->c2u.pipe_w);
+	ab_closep(&k->u2c.pipe_r);
+	ab_closep(&k->u2c.pipe_w);
 	rl_free_bufs(k);
 	if (k->req_open)
 		rl_req_log(r, k);

@@ -293,8 +293,8 @@ static void start_splice(struct ab_relay *r, struct conn *k)
 {
 	int p1[2], p2[2];
 
-	rl_close_fd(&k->u2c.pipe_r);	/* from a request before, empty */
-	rl_close_fd(&k->u2c.pipe_w);
+	ab_closep(&k->u2c.pipe_r);	/* from a request before, empty */
+	ab_closep(&k->u2c.pipe_w);
 	if (pipe2(p1, O_NONBLOCK | O_CLOEXEC)) {
 		no_pipe(r, k);
 		return;

@@ -166,6 +166,44 @@ void ab_uptls_free(struct ab_uptls *t)
 	free(t);
 }
 
+/* The cause of an OpenSSL failure, in words */
+static const char *ssl_cause(SSL *ssl, int rc, char *buf, size_t size)
+{
+	long v = SSL_get_verify_result(ssl);
+	unsigned long err = ERR_get_error();
+
+	if (v != X509_V_OK)
+		snprintf(buf, size, "certificate verify failed: %s",
+			 X509_verify_cert_error_string(v));
+	else if (err)
+		snprintf(buf, size, "%s", ERR_reason_error_string(err) ?
+			 ERR_reason_error_string(err) : "TLS error");
+	else if (rc == 0 || errno == 0)
+		snprintf(buf, size, "the proxy closed the connection");
+	else
+		snprintf(buf, size, "%s", strerror(errno));
+	ERR_clear_error();
+	return buf;
+}
+
+/* An SSL on @fd that checks the proxy's name or address, or NULL */
+static SSL *ssl_for(const struct ab_uptls *t, int fd)
+{
+	SSL *ssl = SSL_new(t->ctx);
+
+	if (!ssl || !SSL_set_fd(ssl, fd)) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	if (t->ip) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->host);
+	} else {
+		SSL_set_tlsext_host_name(ssl, t->host);
+		SSL_set1_host(ssl, t->host);
+	}
+	return ssl;
+}
+
 /**
  * ab_uptls_check() - A handshake on a connected socket, for the doctor
  * @t:		Context
@@ -180,19 +218,12 @@ int ab_uptls_check(const struct ab_uptls *t, int fd, int timeout_ms,
 		   char *why, size_t size)
 {
 	uint64_t end = ab_now_us() + (uint64_t)timeout_ms * 1000;
-	SSL *ssl = SSL_new(t->ctx);
+	SSL *ssl = ssl_for(t, fd);
 	int rc = -1;
 
-	if (!ssl || !SSL_set_fd(ssl, fd)) {
+	if (!ssl) {
 		snprintf(why, size, "out of memory");
-		SSL_free(ssl);
 		return -1;
-	}
-	if (t->ip) {
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->host);
-	} else {
-		SSL_set_tlsext_host_name(ssl, t->host);
-		SSL_set1_host(ssl, t->host);
 	}
 	for (;;) {
 		int r = SSL_connect(ssl), e = SSL_get_error(ssl, r);
@@ -205,20 +236,10 @@ int ab_uptls_check(const struct ab_uptls *t, int fd, int timeout_ms,
 		}
 		if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
 		    now >= end) {
-			long v = SSL_get_verify_result(ssl);
-			unsigned long err = ERR_get_error();
-
 			if (now >= end)
 				snprintf(why, size, "no handshake in time");
-			else if (v != X509_V_OK)
-				snprintf(why, size, "certificate verify "
-					 "failed: %s",
-					 X509_verify_cert_error_string(v));
 			else
-				snprintf(why, size, "%s", err &&
-					 ERR_reason_error_string(err) ?
-					 ERR_reason_error_string(err) :
-					 "the proxy closed the connection");
+				ssl_cause(ssl, r, why, size);
 			break;
 		}
 		p.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
@@ -230,12 +251,6 @@ int ab_uptls_check(const struct ab_uptls *t, int fd, int timeout_ms,
 }
 
 /* ---- the pump ------------------------------------------------------- */
-
-static void interest(struct ab_relay *r, int fd, struct tag *tag,
-		     uint32_t *cur, uint32_t want)
-{
-	rl_set_interest(r, fd, tag, cur, want);
-}
 
 static void pump_update(struct rl_tls *p)
 {
@@ -263,8 +278,8 @@ static void pump_update(struct rl_tls *p)
 		    (!p->net_eof && p->ssl && SSL_pending(p->ssl) > 0))
 			pl |= EPOLLOUT;
 	}
-	interest(p->relay, p->net, &p->ntag, &p->nev, n);
-	interest(p->relay, p->plain, &p->ptag, &p->pev, pl);
+	rl_set_interest(p->relay, p->net, &p->ntag, &p->nev, n);
+	rl_set_interest(p->relay, p->plain, &p->ptag, &p->pev, pl);
 }
 
 /* Both ends closed; freed after the current batch */
@@ -278,8 +293,8 @@ static void pump_close(struct rl_tls *p)
 	if (p->ssl)
 		SSL_free(p->ssl);
 	p->ssl = NULL;
-	rl_close_fd(&p->plain);
-	rl_close_fd(&p->net);
+	ab_closep(&p->plain);
+	ab_closep(&p->net);
 	p->state = TP_DEAD;
 	TAILQ_REMOVE(&p->relay->tls_q, p, link);
 	TAILQ_INSERT_TAIL(&p->relay->tls_dead_q, p, link);
@@ -310,26 +325,6 @@ static void pump_fail(struct rl_tls *p, const char *fmt, ...)
 	pump_close(p);
 }
 
-/* The cause of an OpenSSL failure, in words */
-static const char *ssl_cause(struct rl_tls *p, int rc, char *buf, size_t size)
-{
-	long v = SSL_get_verify_result(p->ssl);
-	unsigned long err = ERR_get_error();
-
-	if (v != X509_V_OK)
-		snprintf(buf, size, "certificate verify failed: %s",
-			 X509_verify_cert_error_string(v));
-	else if (err)
-		snprintf(buf, size, "%s", ERR_reason_error_string(err) ?
-			 ERR_reason_error_string(err) : "TLS error");
-	else if (rc == 0 || errno == 0)
-		snprintf(buf, size, "the proxy closed the connection");
-	else
-		snprintf(buf, size, "%s", strerror(errno));
-	ERR_clear_error();
-	return buf;
-}
-
 static int pump_connect(struct rl_tls *p)
 {
 	const struct ab_relay_cfg *c = &p->relay->cfg;
@@ -341,7 +336,7 @@ static int pump_connect(struct rl_tls *p)
 			(const struct sockaddr *)&c->up[p->addr_i];
 		socklen_t len = c->up_len[p->addr_i++];
 
-		rl_close_fd(&p->net);
+		ab_closep(&p->net);
 		p->net = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
 				SOCK_CLOEXEC, 0);
 		if (p->net < 0)
@@ -379,7 +374,7 @@ static void pump_handshake(struct rl_tls *p)
 		return;
 	default:
 		pump_fail(p, "TLS to upstream proxy %s: %s", p->relay->cfg.up_name,
-			  ssl_cause(p, rc, cause, sizeof(cause)));
+			  ssl_cause(p->ssl, rc, cause, sizeof(cause)));
 	}
 }
 
@@ -399,8 +394,8 @@ static void pump_connected(struct rl_tls *p)
 				  p->relay->cfg.up_name, strerror(err));
 		return;
 	}
-	p->ssl = SSL_new(t->ctx);
-	if (!p->ssl || !SSL_set_fd(p->ssl, p->net)) {
+	p->ssl = ssl_for(t, p->net);
+	if (!p->ssl) {
 		pump_fail(p, "TLS to upstream proxy %s: out of memory",
 			  p->relay->cfg.up_name);
 		return;
@@ -409,12 +404,6 @@ static void pump_connected(struct rl_tls *p)
 		     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (t->session)		/* verified when it was made */
 		SSL_set_session(p->ssl, t->session);
-	if (t->ip) {
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(p->ssl), t->host);
-	} else {
-		SSL_set_tlsext_host_name(p->ssl, t->host);
-		SSL_set1_host(p->ssl, t->host);
-	}
 	p->state = TP_HANDSHAKE;
 	pump_handshake(p);
 }
@@ -464,7 +453,7 @@ static void pump_move(struct rl_tls *p)
 				else {
 					pump_fail(p, "TLS to upstream proxy "
 						  "%s: %s", p->relay->cfg.up_name,
-						  ssl_cause(p, rc, cause,
+						  ssl_cause(p->ssl, rc, cause,
 							    sizeof(cause)));
 					return;
 				}
@@ -487,7 +476,7 @@ static void pump_move(struct rl_tls *p)
 					   e != SSL_ERROR_WANT_WRITE) {
 					pump_fail(p, "TLS to upstream proxy "
 						  "%s: %s", p->relay->cfg.up_name,
-						  ssl_cause(p, rc, cause,
+						  ssl_cause(p->ssl, rc, cause,
 							    sizeof(cause)));
 					return;
 				}
@@ -594,7 +583,7 @@ int rl_tls_connect(struct ab_relay *r, struct conn *k)
 	k->ufd = sv[0];
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, k->ufd, &ev)) {
 		err = errno;
-		rl_close_fd(&k->ufd);
+		ab_closep(&k->ufd);
 		pump_close(p);
 		return err;
 	}

@@ -370,18 +370,11 @@ struct gw_socks {
 	int proxy, icpt4, icpt6;
 };
 
-static void fd_drop(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 static void gw_socks_close(struct gw_socks *g)
 {
-	fd_drop(&g->proxy);
-	fd_drop(&g->icpt4);
-	fd_drop(&g->icpt6);
+	ab_closep(&g->proxy);
+	ab_closep(&g->icpt4);
+	ab_closep(&g->icpt6);
 }
 
 /**
@@ -436,8 +429,8 @@ static int gateway_enter(const struct ab_config *c, int s_fd, int *g_fd,
 			ab_nft_intercept(c->gateway_addr, c->proxy_port,
 					 ab_intercept_port(c), &w);
 		if (w.code) {
-			fd_drop(&g->icpt4);
-			fd_drop(&g->icpt6);
+			ab_closep(&g->icpt4);
+			ab_closep(&g->icpt6);
 			ab_warn("%s: %s; interception is off (tools that "
 				"ignore the proxy variables fail closed); "
 				"'agentbox doctor' says why", w.msg,

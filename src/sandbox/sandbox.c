@@ -482,22 +482,14 @@ out:
 		freeaddrinfo(s.ai);
 	ab_uptls_free(s.tls);
 	ab_negotiate_free(s.neg);
-	if (s.listener >= 0)
-		close(s.listener);
-	if (s.icpt4 >= 0)
-		close(s.icpt4);
-	if (s.icpt6 >= 0)
-		close(s.icpt6);
-	if (s.sync_fd >= 0)
-		close(s.sync_fd);
+	ab_closep(&s.listener);
+	ab_closep(&s.icpt4);
+	ab_closep(&s.icpt6);
+	ab_closep(&s.sync_fd);
 	ab_onbehalf_free(s.ob);
-	if (s.fold_fd >= 0)
-		close(s.fold_fd);
-	if (s.notify_fd >= 0)
-		close(s.notify_fd);
-	if (s.diag_fd >= 0)
-		close(s.diag_fd);
-	if (s.sigfd >= 0)
-		close(s.sigfd);
+	ab_closep(&s.fold_fd);
+	ab_closep(&s.notify_fd);
+	ab_closep(&s.diag_fd);
+	ab_closep(&s.sigfd);
 	return s.exit_code;
 }
