@@ -112,9 +112,9 @@ struct conn {
 	unsigned n_reqs;		/* finished on this connection */
 
 	struct flow c2u, u2c;		/* SPLICE */
-	bool gated;			/* built-in CONNECT: c2u waits until
-					 * the first bytes (in cin) name the
-					 * CONNECT's host (tunnel.c) */
+	bool gated;			/* a CONNECT's c2u waits until the
+					 * first bytes (in cin) name its host
+					 * (tunnel.c) */
 	uint64_t t_start, t_req, deadline;
 	uint64_t up0, down0;		/* byte counts when t_req began */
 	uint64_t up, down;		/* bytes client->upstream and back */

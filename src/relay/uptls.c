@@ -515,9 +515,8 @@ static void pump_move(struct rl_tls *p)
  */
 void rl_tls_event(struct ab_relay *r, struct rl_tls *p, bool net, uint32_t ev)
 {
-	(void)r;
-	(void)net;
-	(void)ev;
+	/* (which descriptor and what event do not matter: each state
+	 * tries what it can, and pump_update() sets the interest) */
 	switch (p->state) {
 	case TP_CONNECTING:
 		pump_connected(p);
