@@ -36,7 +36,7 @@
 						 * is a server-first one */
 
 enum tag_kind { T_LISTENER, T_ICPT_LISTENER, T_WATCH, T_CLIENT, T_UPSTREAM,
-		T_RESOLVER, T_TLS_NET, T_TLS_PLAIN, T_POOL };
+		T_RESOLVER, T_PUMP_NET, T_PUMP_PLAIN, T_POOL };
 
 struct tag {
 	enum tag_kind kind;
@@ -72,8 +72,8 @@ struct flow {
 
 TAILQ_HEAD(conn_q, conn);
 
-struct rl_tls;
-TAILQ_HEAD(tls_q, rl_tls);
+struct rl_pump;
+TAILQ_HEAD(pump_q, rl_pump);
 
 struct conn {
 	struct ab_relay *relay;
@@ -136,7 +136,7 @@ struct conn {
 	char sni[256];			/* the ClientHello's, "" if none */
 	bool await_answer;		/* upstream's answer to our CONNECT
 					 * is not the client's to see */
-	struct rl_tls *tls;		/* a TLS upstream's pump (uptls.c) */
+	struct rl_pump *pump;		/* a TLS upstream's pump (pump.c) */
 	bool who_asked;
 	TAILQ_ENTRY(conn) timer;	/* on one timer queue: */
 	struct conn_q *on_timer;	/* that one, or NULL */
@@ -148,7 +148,7 @@ struct conn {
 struct pooled {
 	struct tag tag;
 	int fd;				/* -1: a free slot */
-	struct rl_tls *tls;		/* its pump, for a TLS upstream */
+	struct rl_pump *pump;		/* its pump, for a TLS upstream */
 	uint64_t since;
 };
 
@@ -197,7 +197,7 @@ struct ab_relay {
 	unsigned up_next;		/* the upstream address to try first */
 	struct tag itag4, itag6;	/* the interception listeners' */
 	struct conn_q all_q, head_q, connect_q, first_q, dead_q;
-	struct tls_q tls_q, tls_dead_q;	/* TLS upstream pumps (uptls.c) */
+	struct pump_q pump_q, pump_dead_q; /* TLS upstream pumps (pump.c) */
 	struct pooled pool[POOL_MAX];
 	struct watch watches[8];
 	unsigned n_watches;
@@ -254,14 +254,20 @@ void rl_dns_read(struct ab_relay *r, struct conn *k);
 bool rl_icpt_raw(const struct conn *k);
 const char *rl_icpt_name(enum icpt_kind kind);
 
-/* uptls.c */
-int rl_tls_connect(struct ab_relay *r, struct conn *k);
-void rl_tls_detach(struct conn *k);
-void rl_tls_attach(struct rl_tls *p, struct conn *k);
-void rl_tls_event(struct ab_relay *r, struct rl_tls *p, bool net,
+/* pump.c */
+int rl_pump_connect(struct ab_relay *r, struct conn *k);
+void rl_pump_detach(struct conn *k);
+void rl_pump_attach(struct rl_pump *p, struct conn *k);
+void rl_pump_event(struct ab_relay *r, struct rl_pump *p, bool net,
 		  uint32_t ev);
-uint64_t rl_tls_timeouts(struct ab_relay *r);
-void rl_tls_reap(struct ab_relay *r, bool all);
+uint64_t rl_pump_timeouts(struct ab_relay *r);
+void rl_pump_reap(struct ab_relay *r, bool all);
+
+/* uptls.c: the SSL of a pump's connection, and a failure in words */
+struct ssl_st;
+struct ssl_st *rl_uptls_ssl(const struct ab_uptls *t, int fd);
+const char *rl_uptls_cause(struct ssl_st *ssl, int rc, char *buf,
+			   size_t size);
 
 /* msg.c */
 void rl_msg_pump(struct ab_relay *r, struct conn *k);

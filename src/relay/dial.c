@@ -249,9 +249,9 @@ bool rl_pool_put(struct ab_relay *r, struct conn *k)
 	if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, k->ufd, &ev))
 		return false;
 	slot->fd = k->ufd;
-	slot->tls = k->tls;
+	slot->pump = k->pump;
 	slot->since = ab_now_us();
-	rl_tls_detach(k);
+	rl_pump_detach(k);
 	k->ufd = -1;
 	k->u_registered = false;
 	k->uev = 0;
@@ -262,7 +262,7 @@ bool rl_pool_put(struct ab_relay *r, struct conn *k)
 static void pool_drop(struct pooled *p)
 {
 	ab_closep(&p->fd);	/* a TLS pump ends when it sees the close */
-	p->tls = NULL;
+	p->pump = NULL;
 }
 
 /* The newest idle connection that is still open, or -1 */
@@ -287,9 +287,9 @@ static int pool_take(struct ab_relay *r, struct conn *k)
 		k->ufd = best->fd;
 		k->u_registered = true;
 		k->uev = EPOLLOUT;
-		rl_tls_attach(best->tls, k);
+		rl_pump_attach(best->pump, k);
 		best->fd = -1;
-		best->tls = NULL;
+		best->pump = NULL;
 		return 0;
 	}
 }
@@ -359,7 +359,7 @@ static int upstream_connect(struct ab_relay *r, struct conn *k)
 	}
 	if (r->cfg.tls) {		/* the pump tries the addresses */
 		k->addr_i = r->cfg.n_up;
-		return rl_tls_connect(r, k);
+		return rl_pump_connect(r, k);
 	}
 	while (k->addr_i < r->cfg.n_up) {
 		unsigned i = (r->up_next + k->addr_i++) % r->cfg.n_up;

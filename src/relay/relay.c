@@ -225,7 +225,7 @@ static void reset_on_close(int fd)
 
 void rl_close_upstream(struct conn *k)
 {
-	rl_tls_detach(k);	/* its pump ends when it sees the close */
+	rl_pump_detach(k);	/* its pump ends when it sees the close */
 	ab_closep(&k->ufd);	/* close() also takes it out of epoll */
 	k->u_registered = false;
 	k->uev = 0;
@@ -572,7 +572,7 @@ static int relay_timeouts(struct ab_relay *r)
 	if ((k = TAILQ_FIRST(&r->first_q)) && k->deadline < next)
 		next = k->deadline;
 	if (r->cfg.tls) {
-		uint64_t t = rl_tls_timeouts(r);
+		uint64_t t = rl_pump_timeouts(r);
 
 		if (t < next)
 			next = t;
@@ -600,7 +600,7 @@ static void reap_dead(struct ab_relay *r)
 {
 	struct conn *k;
 
-	rl_tls_reap(r, false);
+	rl_pump_reap(r, false);
 	while ((k = TAILQ_FIRST(&r->dead_q))) {
 		TAILQ_REMOVE(&r->dead_q, k, link);
 		free(k);
@@ -658,8 +658,8 @@ struct ab_relay *ab_relay_new(const struct ab_relay_cfg *cfg,
 	TAILQ_INIT(&r->head_q);
 	TAILQ_INIT(&r->connect_q);
 	TAILQ_INIT(&r->first_q);
-	TAILQ_INIT(&r->tls_q);
-	TAILQ_INIT(&r->tls_dead_q);
+	TAILQ_INIT(&r->pump_q);
+	TAILQ_INIT(&r->pump_dead_q);
 	for (unsigned i = 0; i < POOL_MAX; i++)
 		r->pool[i].fd = -1;
 	TAILQ_INIT(&r->dead_q);
@@ -788,9 +788,9 @@ int ab_relay_run(struct ab_relay *r, struct ab_err *e)
 				conn_event(r, t->ptr, t->kind == T_UPSTREAM,
 					   evs[i].events);
 				break;
-			case T_TLS_NET:
-			case T_TLS_PLAIN:
-				rl_tls_event(r, t->ptr, t->kind == T_TLS_NET,
+			case T_PUMP_NET:
+			case T_PUMP_PLAIN:
+				rl_pump_event(r, t->ptr, t->kind == T_PUMP_NET,
 					     evs[i].events);
 				break;
 			case T_POOL:
@@ -855,8 +855,8 @@ void ab_relay_drain(struct ab_relay *r, unsigned ms)
 			else if (t->kind == T_CLIENT || t->kind == T_UPSTREAM)
 				conn_event(r, t->ptr, t->kind == T_UPSTREAM,
 					   evs[i].events);
-			else if (t->kind == T_TLS_NET || t->kind == T_TLS_PLAIN)
-				rl_tls_event(r, t->ptr, t->kind == T_TLS_NET,
+			else if (t->kind == T_PUMP_NET || t->kind == T_PUMP_PLAIN)
+				rl_pump_event(r, t->ptr, t->kind == T_PUMP_NET,
 					     evs[i].events);
 			else if (t->kind == T_POOL)
 				rl_pool_event(r, t->ptr);
@@ -878,7 +878,7 @@ void ab_relay_free(struct ab_relay *r)
 	while ((k = TAILQ_FIRST(&r->all_q)))
 		rl_conn_close(r, k, "sandbox-ended", true);
 	rl_pool_free(r);
-	rl_tls_reap(r, true);
+	rl_pump_reap(r, true);
 	/* pending lookups end here; their callbacks free what they hold */
 	ab_resolver_free(r->res);
 	reap_dead(r);
