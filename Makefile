@@ -59,7 +59,7 @@ GEN_SRCS  := tools/gen-seccomp.c src/sandbox/seccomp.c src/common/err.c
 PURE_SRCS := src/policy/egress.c src/claude/hook.c src/relay/http.c \
              src/sandbox/pem.c src/cli/options.c src/sandbox/env.c \
              src/common/err.c src/common/util.c src/relay/dns.c \
-             src/relay/tls.c src/common/sha256.c
+             src/relay/tls.c src/common/sha256.c src/relay/ws.c
 HDRS      := $(wildcard include/*.h src/*/*.h)
 
 OBJS      := $(SRCS:src/%.c=build/%.o)
@@ -134,11 +134,12 @@ build/tests/try-syscall: tests/helpers/try-syscall.c | build
 # Everything the build, the tests and the benchmarks need, from Debian.
 DEB_BUILD := build-essential pkg-config libnl-3-dev libnl-route-3-dev \
              libseccomp-dev libcap-ng-dev libinih-dev libjansson-dev \
-             libc-ares-dev libnftnl-dev libmnl-dev libssl-dev libkrb5-dev clang
+             libc-ares-dev libnftnl-dev libmnl-dev libssl-dev libkrb5-dev \
+             libwslay-dev clang
 DEB_TEST  := libcmocka-dev bats squid-openssl curl wget openssl python3 python3-pip git iproute2 chromium libnss3-tools xvfb xauth x11-utils default-jdk-headless \
              procps util-linux passwd strace python3-venv nodejs make python3-xlib xdotool x11-xserver-utils \
              nftables openssh-server openssh-client netcat-openbsd python3-aiohttp bind9-dnsutils \
-             krb5-kdc krb5-user
+             krb5-kdc krb5-user nginx websockify python3-numpy
 DEB_BENCH := hyperfine bubblewrap
 CLAUDE_CODE_VERSION := 2.1.332
 deps:
@@ -194,6 +195,7 @@ install: agentbox
 	    $(DESTDIR)$(MAN5DIR)/agentbox.profile.5
 	install -m 0644 $(PROFILES) $(DESTDIR)$(DATADIR)/agentbox/profiles/
 	install -m 0644 contrib/squid-agentbox.conf contrib/squid-https-port.conf \
+	    contrib/nginx-agentbox-websocket.conf \
 	    $(DESTDIR)$(DATADIR)/agentbox/
 	@if [ "$(APPARMOR)" = 1 ]; then \
 	    install -d $(DESTDIR)$(SYSCONFDIR)/apparmor.d && \

@@ -86,6 +86,7 @@ size_t ab_chunked_feed(struct ab_chunked *c, const char *buf, size_t len,
 		       const char **reason);
 long ab_http_forward_head(const char *head, const struct ab_req *r,
 			  const struct ab_fwd *f, char *out, size_t size);
+int ab_http_list_has(const char *v, size_t len, const char *tok);
 int ab_http_authority(char *buf, size_t size, const char *host,
 		      unsigned port);
 int ab_http_parse_authority(const char *s, size_t len, char *host,

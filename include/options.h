@@ -26,7 +26,9 @@ struct ab_upstream {
 	unsigned short port;
 	char source[32];		/* "--upstream" or the env var name */
 	bool builtin;			/* "builtin": the relay is the proxy */
-	bool tls;			/* https://: TLS to the proxy */
+	bool tls;			/* https://, wss://: TLS to it */
+	bool ws;			/* ws://, wss://: a WebSocket bridge */
+	char path[1024];		/* ws: the bridge's request target */
 };
 
 #define AB_AUDIT_FILE		(1U << 0)
@@ -81,6 +83,8 @@ struct ab_config {
 	char ca_bundle[4096];		/* the proxy's CA (PEM), "" if none */
 	char upstream_ca[4096];		/* CA of an https:// upstream's own
 					 * certificate, "" for the system's */
+	char upstream_token[4096];	/* ws(s):// bearer token file, or "" */
+	char ws_token[4096];		/* its token, read by main */
 	bool help;
 	bool version;
 };

@@ -53,6 +53,7 @@ enum ab_scalar_key {
 	AB_P_INTERCEPT,
 	AB_P_UPSTREAM_CA,
 	AB_P_NEGOTIATE,
+	AB_P_UPSTREAM_TOKEN,
 	AB_P_NSCALARS,
 };
 

@@ -21,6 +21,7 @@ struct ab_relay;
 struct ab_egress;
 struct ab_audit;
 struct ab_uptls;
+struct ab_upws;
 struct ab_negotiate;
 
 #define AB_RELAY_MAX_UP	4	/* upstream addresses tried */
@@ -37,6 +38,7 @@ struct ab_relay_cfg {
 	unsigned n_up;
 	const char *up_name;		/* "HOST:PORT", for messages */
 	const struct ab_uptls *tls;	/* TLS to the upstream, or NULL */
+	const struct ab_upws *ws;	/* a WebSocket bridge to it, or NULL */
 	struct ab_negotiate *negotiate;	/* Kerberos to it, or NULL */
 	const char *identity;		/* field removed from sandbox heads */
 	const char *extra;		/* upstream: lines added to each head */

@@ -11,6 +11,7 @@ struct ab_uptls *ab_uptls_new(const char *host, const char *ca,
 			      struct ab_err *e);
 void ab_uptls_free(struct ab_uptls *t);
 int ab_uptls_check(const struct ab_uptls *t, int fd, int timeout_ms,
-		   char *why, size_t size);
+		   const char *req, char *ans, size_t ans_size, char *why,
+		   size_t size);
 
 #endif /* AB_UPTLS_H */

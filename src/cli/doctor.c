@@ -40,9 +40,12 @@
 #include "nft.h"
 #include "options.h"
 #include "profile.h"
+#include "secrets.h"
 #include "uptls.h"
+#include "upws.h"
 #include "userns.h"
 #include "util.h"
+#include "ws.h"
 
 struct doc {
 	int failed, warned;
@@ -315,10 +318,100 @@ static void check_kernel(struct doc *d)
 		    "it)", abi);
 }
 
-static void check_upstream(struct doc *d, const struct ab_config *c)
+/* ws://: the upgrade request on a plain connection, and its answer */
+static int plain_exchange(int fd, const char *req, char *ans, size_t size,
+			  char *why, size_t why_size)
+{
+	uint64_t end = ab_now_us() + 5000 * 1000ULL;
+	size_t off = 0, len = 0;
+
+	while (off < strlen(req) || !strstr(ans, "\r\n\r\n")) {
+		struct pollfd p = { .fd = fd, .events = off < strlen(req) ?
+						   POLLOUT : POLLIN };
+		uint64_t now = ab_now_us();
+		ssize_t n;
+
+		if (now >= end || len == size - 1) {
+			snprintf(why, why_size, now >= end ? "no answer in time"
+				 : "its answer's head is too long");
+			return -1;
+		}
+		if (poll(&p, 1, (int)((end - now) / 1000 + 1)) != 1)
+			continue;
+		if (off < strlen(req))
+			n = send(fd, req + off, strlen(req) - off, MSG_NOSIGNAL);
+		else
+			n = recv(fd, ans + len, size - 1 - len, 0);
+		if (n <= 0) {
+			snprintf(why, why_size, "%s", n ? strerror(errno) :
+				 "the bridge closed the connection");
+			return -1;
+		}
+		if (off < strlen(req)) {
+			off += (size_t)n;
+		} else {
+			len += (size_t)n;
+			ans[len] = '\0';
+		}
+	}
+	return 0;
+}
+
+/*
+ * A WebSocket upstream: the upgrade, with the token, as the relay makes it.
+ * Return: 0 (101 with the right accept), -1 with @why and @fix filled
+ */
+static int check_upgrade(struct ab_config *c, const struct ab_uptls *tls,
+			 int fd, char *why, size_t size, const char **fix)
+{
+	char req[8192], ans[AB_HEAD_MAX], accept[AB_WS_ACCEPT_LEN + 1];
+	struct ab_err e = { 0 };
+	struct ab_upws *w;
+	size_t head_len;
+	int rc;
+
+	*fix = "check the bridge and the ingress's route for the URL's path";
+	ans[0] = '\0';
+	if (c->upstream_token[0] && ab_read_token(c, &e)) {
+		snprintf(why, size, "%.250s", e.msg);
+		*fix = "fix [network] upstream_token";
+		return -1;
+	}
+	w = ab_upws_new(c->upstream.host, c->upstream.port, c->upstream.path,
+			c->ws_token[0] ? c->ws_token : NULL, &e);
+	if (!w) {
+		snprintf(why, size, "%.250s", e.msg);
+		*fix = "install libwslay1 and libssl3";
+		return -1;
+	}
+	rc = -1;
+	if (ab_upws_request(w, req, sizeof(req), accept) < 0)
+		snprintf(why, size, "no randomness for the key");
+	else if (tls)
+		rc = ab_uptls_check(tls, fd, 5000, req, ans, sizeof(ans), why,
+				    size);
+	else
+		rc = plain_exchange(fd, req, ans, sizeof(ans), why, size);
+	explicit_bzero(req, sizeof(req));
+	ab_upws_free(w);
+	if (rc)
+		return -1;
+	if (ab_ws_answer(ans, strlen(ans), accept, &head_len, why, size) ==
+	    AB_HEAD_OK)
+		return 0;
+	if (strstr(why, "refused: 401") || strstr(why, "refused: 403"))
+		*fix = c->ws_token[0] ? "give the token the ingress expects in "
+				      "the [network] upstream_token file" :
+				      "the ingress wants a bearer token: name "
+				      "its file as [network] upstream_token";
+	return -1;
+}
+
+static void check_upstream(struct doc *d, struct ab_config *c)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	char port[8], name[300], why[300] = "";
+	const char *fix = NULL;
 	struct ab_uptls *tls = NULL;
 	int err = 0, fd;
 
@@ -365,8 +458,15 @@ static void check_upstream(struct doc *d, const struct ab_config *c)
 
 			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
 		}
-		if (!err && tls && ab_uptls_check(tls, fd, 5000, why,
-						  sizeof(why))) {
+		if (!err && c->upstream.ws) {
+			if (check_upgrade(c, tls, fd, why, sizeof(why), &fix)) {
+				close(fd);
+				err = EBADMSG;
+				break;
+			}
+		} else if (!err && tls && ab_uptls_check(tls, fd, 5000, NULL,
+							 NULL, 0, why,
+							 sizeof(why))) {
 			close(fd);
 			err = EPROTO;
 			break;
@@ -377,15 +477,27 @@ static void check_upstream(struct doc *d, const struct ab_config *c)
 	}
 	freeaddrinfo(res);
 	ab_uptls_free(tls);
+	if (err == EBADMSG && strstr(why, "certificate verify failed"))
+		err = EPROTO;
 	if (err == EPROTO)
 		say(d, "FAIL", "give the CA that signed the proxy's certificate "
 		    "as [network] upstream_ca, or fix the proxy's certificate",
 		    "upstream %s (from %s): TLS: %s", name, c->upstream.source,
 		    why);
+	else if (err == EBADMSG)
+		say(d, "FAIL", fix, "upstream %s (from %s): WebSocket upgrade "
+		    "to %s: %s", name, c->upstream.source, c->upstream.path,
+		    why);
 	else if (err)
 		say(d, "FAIL", "start the proxy, or point --upstream or the "
 		    "profile's upstream at it", "upstream %s (from %s): "
 		    "connect: %s", name, c->upstream.source, strerror(err));
+	else if (c->upstream.ws)
+		say(d, "ok", NULL, "upstream %s (from %s) answers%s, and its "
+		    "WebSocket bridge at %s accepts the upgrade%s", name,
+		    c->upstream.source, tls ? " over TLS with a certificate "
+		    "that verifies" : "", c->upstream.path,
+		    c->ws_token[0] ? " with the token" : "");
 	else
 		say(d, "ok", NULL, "upstream %s (from %s) answers%s", name,
 		    c->upstream.source, tls ? ", over TLS with a certificate "

@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "profile.h"
 #include "sandbox.h"
+#include "secrets.h"
 #include "util.h"
 
 #ifndef AB_VERSION
@@ -27,57 +28,6 @@
 #endif
 
 extern char **environ;
-
-/**
- * read_credentials() - The upstream's user:password, as Basic credentials
- * @c:		Configuration: c->credentials names the file
- * @e:		Error
- *
- * The file must be the caller's and readable by nobody else (like ssh's
- * keys): it is the one secret agentbox holds for the sandbox, which never
- * sees it (it is hidden inside, and only the relay sends it upstream).
- *
- * Return: 0, or -1 with @e filled
- */
-static int read_credentials(struct ab_config *c, struct ab_err *e)
-{
-	char buf[256];
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	fd = open(c->credentials, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return ab_fail(e, errno, "credentials %s: open",
-			       c->credentials);
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-	    st.st_uid != getuid() || (st.st_mode & 077)) {
-		close(fd);
-		ab_fail(e, EPERM, "credentials %s: must be a regular file "
-			"of yours that only you can read", c->credentials);
-		ab_hint(e, "chmod 600 %s", c->credentials);
-		return -1;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return ab_fail(e, errno, "credentials %s: read",
-			       c->credentials);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (!strchr(buf, ':') || (size_t)n >= sizeof(buf) - 1)
-		return ab_fail(e, 0, "credentials %s: expected one line "
-			       "USER:PASSWORD (at most 250 bytes)",
-			       c->credentials);
-	for (const char *q = buf; *q; q++)
-		if ((unsigned char)*q < 0x20 || *q == 0x7f)
-			return ab_fail(e, 0, "credentials %s: control "
-				       "character", c->credentials);
-	memcpy(c->proxy_auth, "Basic ", 6);
-	ab_base64((const unsigned char *)buf, strlen(buf), c->proxy_auth + 6);
-	explicit_bzero(buf, sizeof(buf));
-	return 0;
-}
 
 /**
  * open_audit() - Open the audit log the configuration names
@@ -191,7 +141,9 @@ int main(int argc, char *argv[])
 	if (c.upstream.builtin && ab_egress_own_addrs(eg, &e))
 		goto fail;
 	if (c.credentials[0] && !c.upstream.builtin &&
-	    read_credentials(&c, &e))
+	    ab_read_credentials(&c, &e))
+		goto fail;
+	if (c.upstream_token[0] && ab_read_token(&c, &e))
 		goto fail;
 	{
 		ssize_t n = readlink("/proc/self/exe", c.self,

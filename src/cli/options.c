@@ -18,6 +18,7 @@
 
 #include "http.h"
 #include "options.h"
+#include "ws.h"
 
 /**
  * parse_uint() - Parse a whole decimal number within bounds
@@ -60,14 +61,18 @@ int ab_upstream_name(const struct ab_upstream *u, char *buf, size_t size)
 }
 
 /**
- * ab_parse_upstream() - Parse an upstream proxy URL "http://HOST:PORT", or
- *			  "https://HOST:PORT" for TLS to the proxy
+ * ab_parse_upstream() - Parse an upstream proxy URL "http://HOST:PORT",
+ *			  "https://HOST:PORT" for TLS to the proxy, or
+ *			  "wss://HOST[:PORT]/PATH" ("ws://...") for a
+ *			  WebSocket bridge in front of it
  * @u:		Result
  * @url:	The URL
  * @source:	Where it came from ("--upstream", "HTTPS_PROXY"), for errors
  * @e:		Error
  *
- * HOST is a name, an IPv4 address or a bracketed IPv6 address.  Credentials
+ * HOST is a name, an IPv4 address or a bracketed IPv6 address.  A proxy URL
+ * has no path; a WebSocket URL may have one (the bridge's, default "/") and
+ * may leave out the port (443 for wss://, 80 for ws://).  Credentials
  * in the URL are refused: they would have to be handed to the relay in a way
  * the sandbox cannot see, which a command line or environment is not.
  *
@@ -93,9 +98,15 @@ int ab_parse_upstream(struct ab_upstream *u, const char *url,
 	} else if (!strncasecmp(p, "https://", 8)) {
 		p += 8;
 		u->tls = true;		/* TLS to the proxy itself */
+	} else if (!strncasecmp(p, "wss://", 6)) {
+		p += 6;
+		u->tls = u->ws = true;	/* a WebSocket over TLS to a bridge */
+	} else if (!strncasecmp(p, "ws://", 5)) {
+		p += 5;
+		u->ws = true;
 	} else if (strstr(p, "://")) {
-		return ab_fail(e, 0, "%s '%s': only http:// and https:// "
-			       "proxies are supported", source, url);
+		return ab_fail(e, 0, "%s '%s': only http://, https://, ws:// "
+			       "and wss:// proxies are supported", source, url);
 	}
 	/* else: "HOST:PORT" without a scheme, as curl accepts it */
 
@@ -132,13 +143,14 @@ int ab_parse_upstream(struct ab_upstream *u, const char *url,
 				       source, url);
 	}
 
-	if (*port != ':')
+	if (*port != ':' && u->ws && (!*port || *port == '/')) {
+		u->port = u->tls ? 443 : 80;	/* the scheme's own */
+	} else if (*port != ':') {
 		return ab_fail(e, 0, "%s '%s': missing port (write "
 			       "http://HOST:PORT)", source, url);
-	port++;
-	{
+	} else {
 		char digits[8];
-		size_t plen = strcspn(port, "/");
+		size_t plen = strcspn(++port, "/");
 
 		if (plen == 0 || plen >= sizeof(digits))
 			return ab_fail(e, 0, "%s '%s': bad port", source, url);
@@ -149,6 +161,16 @@ int ab_parse_upstream(struct ab_upstream *u, const char *url,
 				       url, digits);
 		u->port = (unsigned short)v;
 		port += plen;
+	}
+	if (u->ws) {
+		snprintf(u->path, sizeof(u->path), "%s", *port ? port : "/");
+		if (strlen(port) >= sizeof(u->path))
+			return ab_fail(e, 0, "%s '%s': path too long", source,
+				       url);
+		if (!ab_ws_path_ok(u->path))
+			return ab_fail(e, 0, "%s '%s': the path may hold only "
+				       "visible ASCII characters", source, url);
+		return 0;
 	}
 	if (*port && strcmp(port, "/"))
 		return ab_fail(e, 0, "%s '%s': a proxy URL has no path",
@@ -462,7 +484,8 @@ void ab_usage(int fd)
 "       agentbox doctor [--profile NAME] [--upstream URL]\n"
 "Run COMMAND in a sandbox whose only network path is a relay to a proxy.\n"
 "\n"
-"  -u, --upstream URL    upstream proxy, http://HOST:PORT or https://HOST:PORT\n"
+"  -u, --upstream URL    upstream proxy, http://HOST:PORT or https://HOST:PORT,\n"
+"                        or a WebSocket bridge to it, wss://HOST[:PORT]/PATH\n"
 "                        (TLS to the proxy), or 'builtin' for\n"
 "                        agentbox's own policy proxy (default: taken from\n"
 "                        https_proxy, HTTPS_PROXY, http_proxy, HTTP_PROXY,\n"

@@ -842,6 +842,9 @@ struct ab_policy *ab_policy_build(const struct ab_config *c,
 	}
 	if (c->credentials[0] && add_builtin_hide(pol, c->credentials, false))
 		goto oom;
+	if (c->upstream_token[0] &&
+	    add_builtin_hide(pol, c->upstream_token, false))
+		goto oom;
 	/* Negotiate: the ticket is the proxy's credential, the supervisor's
 	 * alone */
 	if (c->negotiate && (add_builtin_hide(pol, krb5_ccache(buf,

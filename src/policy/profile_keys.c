@@ -77,6 +77,8 @@ const struct key ab_keys[] = {
 	  T_EQUAL, ab_apply_path, FIELD(ca_bundle) },
 	{ "network", "upstream_ca", K_SCALAR, AB_P_UPSTREAM_CA, check_file,
 	  T_EQUAL, ab_apply_path, FIELD(upstream_ca) },
+	{ "network", "upstream_token", K_SCALAR, AB_P_UPSTREAM_TOKEN,
+	  check_file, T_EQUAL, ab_apply_path, FIELD(upstream_token) },
 	{ "network", "negotiate", K_SCALAR, AB_P_NEGOTIATE, check_choice,
 	  T_FREE, ab_apply_yes, FIELD(negotiate),
 	  .choices = check_yes_no },

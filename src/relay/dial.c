@@ -357,7 +357,7 @@ static int upstream_connect(struct ab_relay *r, struct conn *k)
 		k->addr_i = r->cfg.n_up;	/* no retry with it */
 		return 0;
 	}
-	if (r->cfg.tls) {		/* the pump tries the addresses */
+	if (r->cfg.tls || r->cfg.ws) {	/* the pump tries the addresses */
 		k->addr_i = r->cfg.n_up;
 		return rl_pump_connect(r, k);
 	}

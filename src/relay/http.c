@@ -289,8 +289,15 @@ static int name_is(const struct field *f, const char *name)
 	return f->nlen == strlen(name) && !strncasecmp(f->name, name, f->nlen);
 }
 
-/* Does a comma-separated list value hold this token (any case)? */
-static int list_has(const char *v, size_t len, const char *tok)
+/**
+ * ab_http_list_has() - Does a comma-separated field value hold a token?
+ * @v:		The value
+ * @len:	Its length
+ * @tok:	The token (compared in any case)
+ *
+ * Return: 1 or 0
+ */
+int ab_http_list_has(const char *v, size_t len, const char *tok)
 {
 	size_t tl = strlen(tok);
 
@@ -360,9 +367,9 @@ static int scan_framing(const char *p, const char *end, struct framing *m)
 				m->te_other = 1;
 		} else if (name_is(&f, "connection") ||
 			   name_is(&f, "proxy-connection")) {
-			if (list_has(f.val, f.vlen, "close"))
+			if (ab_http_list_has(f.val, f.vlen, "close"))
 				m->close = 1;
-			if (list_has(f.val, f.vlen, "keep-alive"))
+			if (ab_http_list_has(f.val, f.vlen, "keep-alive"))
 				m->keep_alive = 1;
 		} else if (name_is(&f, "upgrade")) {
 			m->upgrade = 1;
@@ -646,7 +653,7 @@ static int is_dropped(const struct field *f, const struct ab_fwd *fw,
 	if (f->nlen < sizeof(name) && conn_len) {
 		memcpy(name, f->name, f->nlen);
 		name[f->nlen] = '\0';
-		if (list_has(conn_list, conn_len, name))
+		if (ab_http_list_has(conn_list, conn_len, name))
 			return 1;
 	}
 	return 0;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* ossl.c - OpenSSL, loaded when an upstream is https:// and not before.
+/* ossl.c - OpenSSL, loaded when an upstream is https://, ws:// or wss://
+ * (the WebSocket handshake's SHA-1) and not before.
  *
  * Linked in (statically: 18,000 more relocations at every exec, 0.4 ms
  * measured; dynamically: the loading of libssl and libcrypto), OpenSSL
@@ -71,6 +72,8 @@ int ab_ossl_load(struct ab_err *e)
 #undef SSL_set_session
 #undef SSL_SESSION_free
 #undef SSL_session_reused
+#undef EVP_Digest
+#undef EVP_sha1
 	AB_OSSL_FUNCS(AB_OSSL_TAKE)
 #undef AB_OSSL_TAKE
 	return 0;

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* ossl.h - the OpenSSL functions uptls.c calls, loaded at run time
- * (ossl.c).  Included after OpenSSL's own headers: each name becomes a
+/* ossl.h - the OpenSSL functions uptls.c, pump.c and upws.c call, loaded
+ * at run time (ossl.c).  Included after OpenSSL's own headers: each name becomes a
  * call through the table, the headers' macros (SSL_set_mode, ...) too.
  */
 #ifndef AB_RELAY_OSSL_H
 #define AB_RELAY_OSSL_H
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -22,7 +23,7 @@
 	X(SSL_set_fd) X(SSL_shutdown) X(SSL_write) X(TLS_client_method) \
 	X(X509_VERIFY_PARAM_set1_ip_asc) X(X509_verify_cert_error_string) \
 	X(SSL_CTX_sess_set_new_cb) X(SSL_set_session) X(SSL_SESSION_free) \
-	X(SSL_session_reused)
+	X(SSL_session_reused) X(EVP_Digest) X(EVP_sha1)
 
 struct ab_ossl {
 #define AB_OSSL_MEMBER(f) __typeof__(f) *f;
@@ -63,5 +64,7 @@ int ab_ossl_load(struct ab_err *e);
 #define SSL_set_session			(*ab_ossl.SSL_set_session)
 #define SSL_SESSION_free		(*ab_ossl.SSL_SESSION_free)
 #define SSL_session_reused		(*ab_ossl.SSL_session_reused)
+#define EVP_Digest			(*ab_ossl.EVP_Digest)
+#define EVP_sha1			(*ab_ossl.EVP_sha1)
 
 #endif /* AB_RELAY_OSSL_H */

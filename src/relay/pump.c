@@ -29,6 +29,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -46,30 +47,7 @@
 #include "util.h"
 
 #include "conn.h"
-
-#define TLS_BUF		16384
-
-enum pump_state { TP_CONNECTING, TP_HANDSHAKE, TP_OPEN, TP_DEAD };
-
-struct rl_pump {
-	struct ab_relay *relay;
-	struct conn *k;			/* while it is attached, else NULL */
-	enum pump_state state;
-	int plain, net;
-	struct tag ptag, ntag;
-	uint32_t pev, nev;
-	SSL *ssl;
-	unsigned addr_i;		/* the upstream address being tried */
-	uint64_t deadline;		/* connect and handshake by then */
-	char ibuf[TLS_BUF];		/* from the proxy, to the plain side */
-	size_t ilen, ioff;
-	char obuf[TLS_BUF];		/* from the plain side, to the proxy */
-	size_t olen, ooff;
-	bool plain_eof;			/* the connection ended its side */
-	bool net_eof;			/* the proxy ended its side */
-	bool want_read, want_write;	/* what OpenSSL waits for on net */
-	TAILQ_ENTRY(rl_pump) link;
-};
+#include "pump.h"
 
 /* ---- the pump ------------------------------------------------------- */
 
@@ -82,6 +60,8 @@ static void pump_update(struct rl_pump *p)
 		return;
 	if (p->state == TP_CONNECTING) {
 		n = EPOLLOUT;
+	} else if (p->ws && p->state != TP_HANDSHAKE) {	/* upws.c */
+		rl_ws_interest(p, &n, &pl);
 	} else if (p->state == TP_HANDSHAKE) {
 		n = (p->want_write ? EPOLLOUT : 0) |
 		    (p->want_read || !p->want_write ? EPOLLIN : 0);
@@ -105,10 +85,11 @@ static void pump_update(struct rl_pump *p)
 }
 
 /* Both ends closed; freed after the current batch */
-static void pump_close(struct rl_pump *p)
+void rl_pump_close(struct rl_pump *p)
 {
 	if (p->state == TP_DEAD)
 		return;
+	rl_ws_free(p);
 	if (p->k)
 		p->k->pump = NULL;
 	p->k = NULL;
@@ -125,16 +106,19 @@ static void pump_close(struct rl_pump *p)
 /*
  * A failure before or while the proxy answers: the connection gets a 502
  * with the cause if it has had no answer yet (else a reset), then all
- * closes
+ * closes.  A connection between exchanges (its last one answered and
+ * logged, its upstream kept for the next) loses only the upstream: what
+ * it was sent stays its to read, and its next request connects anew.
  */
-static void pump_fail(struct rl_pump *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void pump_fail(struct rl_pump *p, const char *fmt, ...)
+void rl_pump_fail(struct rl_pump *p, const char *fmt, ...)
 {
 	struct conn *k = p->k;
 	va_list ap;
 
+	if (k && k->state == ST_HEAD && !k->req_open) {
+		rl_pump_detach(k);
+		k = NULL;
+	}
 	if (k) {
 		va_start(ap, fmt);
 		vsnprintf(k->reason, sizeof(k->reason), fmt, ap);
@@ -142,9 +126,10 @@ static void pump_fail(struct rl_pump *p, const char *fmt, ...)
 		p->k = NULL;
 		k->pump = NULL;
 		rl_fail_after_head(p->relay, k, 502, "Bad Gateway",
-				   "upstream-tls");
+				   p->relay->cfg.ws ? "upstream-websocket" :
+						      "upstream-tls");
 	}
-	pump_close(p);
+	rl_pump_close(p);
 }
 
 static int pump_connect(struct rl_pump *p)
@@ -177,6 +162,22 @@ static int pump_connect(struct rl_pump *p)
 	return err;
 }
 
+/* Connected (and TLS done): a WebSocket upstream's upgrade, else open */
+static void pump_ready(struct rl_pump *p)
+{
+	if (!p->relay->cfg.ws) {
+		p->state = TP_OPEN;
+		return;
+	}
+	if (rl_ws_start(p)) {
+		rl_pump_fail(p, "WebSocket to upstream proxy %s: out of memory",
+			     p->relay->cfg.up_name);
+		return;
+	}
+	p->state = TP_UPGRADE;
+	rl_ws_upgrade(p);
+}
+
 static void pump_handshake(struct rl_pump *p)
 {
 	char cause[300];
@@ -184,7 +185,7 @@ static void pump_handshake(struct rl_pump *p)
 
 	p->want_read = p->want_write = false;
 	if (rc == 1) {
-		p->state = TP_OPEN;
+		pump_ready(p);
 		return;
 	}
 	switch (SSL_get_error(p->ssl, rc)) {
@@ -195,7 +196,7 @@ static void pump_handshake(struct rl_pump *p)
 		p->want_write = true;
 		return;
 	default:
-		pump_fail(p, "TLS to upstream proxy %s: %s", p->relay->cfg.up_name,
+		rl_pump_fail(p, "TLS to upstream proxy %s: %s", p->relay->cfg.up_name,
 			  rl_uptls_cause(p->ssl, rc, cause, sizeof(cause)));
 	}
 }
@@ -212,18 +213,125 @@ static void pump_connected(struct rl_pump *p)
 		int again = pump_connect(p);
 
 		if (again)
-			pump_fail(p, "upstream proxy %s unreachable: %s",
+			rl_pump_fail(p, "upstream proxy %s unreachable: %s",
 				  p->relay->cfg.up_name, strerror(err));
+		return;
+	}
+	if (!t) {			/* ws:// */
+		pump_ready(p);
 		return;
 	}
 	p->ssl = rl_uptls_ssl(t, p->net);
 	if (!p->ssl) {
-		pump_fail(p, "TLS to upstream proxy %s: out of memory",
+		rl_pump_fail(p, "TLS to upstream proxy %s: out of memory",
 			  p->relay->cfg.up_name);
 		return;
 	}
 	p->state = TP_HANDSHAKE;
 	pump_handshake(p);
+}
+
+/**
+ * rl_pump_deliver() - Send what ibuf holds to the plain side
+ * @p:		Pump
+ *
+ * Return: 1 if bytes moved, 0 if none could, -1 if the connection is gone
+ * (the pump is closed)
+ */
+int rl_pump_deliver(struct rl_pump *p)
+{
+	ssize_t n;
+
+	if (p->ilen == p->ioff)
+		return 0;
+	n = send(p->plain, p->ibuf + p->ioff, p->ilen - p->ioff,
+		 MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0) {
+		p->ioff += (size_t)n;
+		if (p->ioff == p->ilen)
+			p->ilen = p->ioff = 0;
+		return 1;
+	}
+	if (n < 0 && !rl_again(errno)) {
+		rl_pump_close(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* An SSL_read or SSL_write that moved nothing (@rc), as errno */
+static ssize_t ssl_again(struct rl_pump *p, int rc)
+{
+	int e = SSL_get_error(p->ssl, rc);
+
+	p->want_read = e == SSL_ERROR_WANT_READ;
+	p->want_write = e == SSL_ERROR_WANT_WRITE;
+	if (p->want_read || p->want_write) {
+		errno = EAGAIN;
+		return -1;
+	}
+	rl_uptls_cause(p->ssl, rc, p->cause, sizeof(p->cause));
+	errno = EPROTO;
+	return -1;
+}
+
+/**
+ * rl_pump_recv() - Read from the upstream, through TLS if there is one
+ * @p:		Pump
+ * @buf:	Where to
+ * @len:	At most
+ *
+ * Return: bytes read; 0 at the end of stream (a close_notify, or a close
+ * without TLS); -1 with errno EAGAIN (p->want_* say for what), or another
+ * errno with p->cause filled
+ */
+ssize_t rl_pump_recv(struct rl_pump *p, void *buf, size_t len)
+{
+	ssize_t n;
+	int rc;
+
+	if (!p->ssl) {
+		n = recv(p->net, buf, len, MSG_DONTWAIT);
+		if (n < 0 && !rl_again(errno))
+			snprintf(p->cause, sizeof(p->cause), "%s",
+				 strerror(errno));
+		return n;
+	}
+	p->want_read = p->want_write = false;
+	rc = SSL_read(p->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (rc > 0)
+		return rc;
+	if (SSL_get_error(p->ssl, rc) == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	return ssl_again(p, rc);
+}
+
+/**
+ * rl_pump_send() - Write to the upstream, through TLS if there is one
+ * @p:		Pump
+ * @buf:	What
+ * @len:	How much
+ *
+ * Return: bytes written; -1 with errno EAGAIN (p->want_* say for what), or
+ * another errno with p->cause filled
+ */
+ssize_t rl_pump_send(struct rl_pump *p, const void *buf, size_t len)
+{
+	ssize_t n;
+	int rc;
+
+	if (!p->ssl) {
+		n = send(p->net, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && !rl_again(errno))
+			snprintf(p->cause, sizeof(p->cause), "%s",
+				 strerror(errno));
+		return n;
+	}
+	p->want_read = p->want_write = false;
+	rc = SSL_write(p->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (rc > 0)
+		return rc;
+	return ssl_again(p, rc);
 }
 
 /* Open: move what can be moved each way */
@@ -269,7 +377,7 @@ static void pump_move(struct rl_pump *p)
 				else if (e == SSL_ERROR_WANT_READ)
 					p->want_read = true;
 				else {
-					pump_fail(p, "TLS to upstream proxy "
+					rl_pump_fail(p, "TLS to upstream proxy "
 						  "%s: %s", p->relay->cfg.up_name,
 						  rl_uptls_cause(p->ssl, rc, cause,
 							    sizeof(cause)));
@@ -292,7 +400,7 @@ static void pump_move(struct rl_pump *p)
 					moved = true;
 				} else if (e != SSL_ERROR_WANT_READ &&
 					   e != SSL_ERROR_WANT_WRITE) {
-					pump_fail(p, "TLS to upstream proxy "
+					rl_pump_fail(p, "TLS to upstream proxy "
 						  "%s: %s", p->relay->cfg.up_name,
 						  rl_uptls_cause(p->ssl, rc, cause,
 							    sizeof(cause)));
@@ -301,18 +409,11 @@ static void pump_move(struct rl_pump *p)
 			}
 		}
 		/* ibuf -> plain */
-		if (p->ilen > p->ioff) {
-			n = send(p->plain, p->ibuf + p->ioff, p->ilen - p->ioff,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n > 0) {
-				p->ioff += (size_t)n;
-				if (p->ioff == p->ilen)
-					p->ilen = p->ioff = 0;
-				moved = true;
-			} else if (n < 0 && !rl_again(errno)) {
-				pump_close(p);	/* the connection is gone */
-				return;
-			}
+		switch (rl_pump_deliver(p)) {
+		case -1:
+			return;
+		case 1:
+			moved = true;
 		}
 		if (!moved)
 			break;
@@ -321,7 +422,7 @@ static void pump_move(struct rl_pump *p)
 		shutdown(p->plain, SHUT_WR);
 	if (p->net_eof && p->plain_eof && p->ilen == p->ioff &&
 	    p->olen == p->ooff)
-		pump_close(p);
+		rl_pump_close(p);
 }
 
 /**
@@ -333,19 +434,28 @@ static void pump_move(struct rl_pump *p)
  */
 void rl_pump_event(struct ab_relay *r, struct rl_pump *p, bool net, uint32_t ev)
 {
-	/* (which descriptor and what event do not matter: each state
-	 * tries what it can, and pump_update() sets the interest) */
+	/* (which descriptor and what event matter little: each state
+	 * tries what it can, and pump_update() sets the interest; the
+	 * plain side is read again once it says it has something) */
+	if (!net && (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)))
+		p->plain_dry = false;
 	switch (p->state) {
 	case TP_CONNECTING:
 		pump_connected(p);
 		break;
 	case TP_HANDSHAKE:
 		pump_handshake(p);
-		if (p->state == TP_OPEN)
+		if (p->state == TP_OPEN && !p->ws)
 			pump_move(p);
 		break;
+	case TP_UPGRADE:
+		rl_ws_upgrade(p);
+		break;
 	case TP_OPEN:
-		pump_move(p);
+		if (p->ws)
+			rl_ws_move(p);
+		else
+			pump_move(p);
 		break;
 	case TP_DEAD:
 		return;
@@ -354,7 +464,7 @@ void rl_pump_event(struct ab_relay *r, struct rl_pump *p, bool net, uint32_t ev)
 }
 
 /**
- * rl_pump_connect() - A connection to the TLS upstream, for @k
+ * rl_pump_connect() - A connection to a TLS or WebSocket upstream, for @k
  * @r:		Relay
  * @k:		Connection; k->ufd becomes its plain end
  *
@@ -387,21 +497,21 @@ int rl_pump_connect(struct ab_relay *r, struct conn *k)
 		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, p->plain, &pe)) {
 			err = errno;
 			close(sv[0]);
-			pump_close(p);
+			rl_pump_close(p);
 			return err;
 		}
 	}
 	err = pump_connect(p);
 	if (err) {
 		close(sv[0]);
-		pump_close(p);
+		rl_pump_close(p);
 		return err;
 	}
 	k->ufd = sv[0];
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, k->ufd, &ev)) {
 		err = errno;
 		ab_closep(&k->ufd);
-		pump_close(p);
+		rl_pump_close(p);
 		return err;
 	}
 	k->u_registered = true;
@@ -429,7 +539,8 @@ void rl_pump_detach(struct conn *k)
 }
 
 /**
- * rl_pump_timeouts() - Fail the pumps whose connect or handshake is late
+ * rl_pump_timeouts() - Fail the pumps whose connect, handshake, upgrade or
+ *			 close is late
  * @r:		Relay
  *
  * Return: the next such deadline (us), or UINT64_MAX
@@ -441,11 +552,14 @@ uint64_t rl_pump_timeouts(struct ab_relay *r)
 
 	for (p = TAILQ_FIRST(&r->pump_q); p; p = tmp) {
 		tmp = TAILQ_NEXT(p, link);
-		if (p->state == TP_OPEN)
-			continue;
+		if (p->state == TP_OPEN && !(p->ws && p->plain_eof))
+			continue;	/* (a WebSocket waits for its close) */
 		if (p->deadline <= now)
-			pump_fail(p, "upstream proxy %s did not complete its "
-				  "TLS handshake in time", r->cfg.up_name);
+			rl_pump_fail(p, "upstream proxy %s did not complete its "
+				     "%s in time", r->cfg.up_name,
+				     p->state == TP_UPGRADE ? "WebSocket upgrade" :
+				     p->state == TP_OPEN ? "WebSocket close" :
+				     "TLS handshake");
 		else if (p->deadline < next)
 			next = p->deadline;
 	}
@@ -458,7 +572,7 @@ void rl_pump_reap(struct ab_relay *r, bool all)
 	struct rl_pump *p;
 
 	while (all && (p = TAILQ_FIRST(&r->pump_q)))
-		pump_close(p);
+		rl_pump_close(p);
 	while ((p = TAILQ_FIRST(&r->pump_dead_q))) {
 		TAILQ_REMOVE(&r->pump_dead_q, p, link);
 		free(p);

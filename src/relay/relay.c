@@ -571,7 +571,7 @@ static int relay_timeouts(struct ab_relay *r)
 		next = k->deadline;
 	if ((k = TAILQ_FIRST(&r->first_q)) && k->deadline < next)
 		next = k->deadline;
-	if (r->cfg.tls) {
+	if (r->cfg.tls || r->cfg.ws) {
 		uint64_t t = rl_pump_timeouts(r);
 
 		if (t < next)
@@ -621,7 +621,7 @@ static void clamp_max_conns(struct ab_relay *r)
 		return;
 	/* (a TLS upstream's pump holds two more: its socketpair end and
 	 * its TCP connection) */
-	per = FDS_PER_CONN + (r->cfg.tls ? 2 : 0);
+	per = FDS_PER_CONN + (r->cfg.tls || r->cfg.ws ? 2 : 0);
 	fit = rl.rlim_cur > FDS_RESERVED + per ?
 	      (unsigned long)(rl.rlim_cur - FDS_RESERVED) / per : 1;
 	if (r->cfg.max_conns <= fit)

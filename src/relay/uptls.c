@@ -176,47 +176,78 @@ SSL *rl_uptls_ssl(const struct ab_uptls *t, int fd)
 	return ssl;
 }
 
+/* Until @end: SSL_connect, SSL_write or SSL_read (@op) on @ssl, polled */
+static int ssl_wait(SSL *ssl, int fd, int rc, uint64_t end, char *why,
+		    size_t size)
+{
+	int e = SSL_get_error(ssl, rc);
+	struct pollfd p = { .fd = fd };
+	uint64_t now = ab_now_us();
+
+	if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
+	    now >= end) {
+		if (now >= end)
+			snprintf(why, size, "no answer in time");
+		else
+			rl_uptls_cause(ssl, rc, why, size);
+		return -1;
+	}
+	p.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+	poll(&p, 1, (int)((end - now) / 1000 + 1));
+	return 0;
+}
+
 /**
- * ab_uptls_check() - A handshake on a connected socket, for the doctor
+ * ab_uptls_check() - A handshake on a connected socket, for the doctor;
+ *		      then a request and its answer's head, if one is given
  * @t:		Context
  * @fd:		Connected to the proxy (made non-blocking here)
- * @timeout_ms:	For the whole handshake
+ * @timeout_ms:	For all of it
+ * @req:	Request to send after the handshake, or NULL
+ * @ans:	Its answer, up to the end of the head (NUL-terminated)
+ * @ans_size:	Its size
  * @why:	Result on failure
  * @size:	Its size
  *
- * Return: 0 when the proxy's certificate verifies, -1 with @why filled
+ * Return: 0 when the proxy's certificate verifies (and the answer came), -1
+ * with @why filled
  */
 int ab_uptls_check(const struct ab_uptls *t, int fd, int timeout_ms,
-		   char *why, size_t size)
+		   const char *req, char *ans, size_t ans_size, char *why,
+		   size_t size)
 {
 	uint64_t end = ab_now_us() + (uint64_t)timeout_ms * 1000;
 	SSL *ssl = ssl_for(t, fd);
-	int rc = -1;
+	size_t off = 0, len = 0;
+	int r, rc = -1;
 
 	if (!ssl) {
 		snprintf(why, size, "out of memory");
 		return -1;
 	}
-	for (;;) {
-		int r = SSL_connect(ssl), e = SSL_get_error(ssl, r);
-		struct pollfd p = { .fd = fd };
-		uint64_t now = ab_now_us();
-
-		if (r == 1) {
-			rc = 0;
-			break;
-		}
-		if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
-		    now >= end) {
-			if (now >= end)
-				snprintf(why, size, "no handshake in time");
-			else
-				rl_uptls_cause(ssl, r, why, size);
-			break;
-		}
-		p.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-		poll(&p, 1, (int)((end - now) / 1000 + 1));
+	while ((r = SSL_connect(ssl)) != 1)
+		if (ssl_wait(ssl, fd, r, end, why, size))
+			goto out;
+	while (req && off < strlen(req)) {
+		r = SSL_write(ssl, req + off, (int)(strlen(req) - off));
+		if (r > 0)
+			off += (size_t)r;
+		else if (ssl_wait(ssl, fd, r, end, why, size))
+			goto out;
 	}
+	while (req && len < ans_size - 1) {
+		r = SSL_read(ssl, ans + len, (int)(ans_size - 1 - len));
+		if (r > 0) {
+			len += (size_t)r;
+			ans[len] = '\0';
+			if (strstr(ans, "\r\n\r\n"))
+				break;
+		} else if (ssl_wait(ssl, fd, r, end, why, size)) {
+			goto out;
+		}
+	}
+	rc = 0;
+out:
 	ERR_clear_error();
 	SSL_free(ssl);
 	return rc;

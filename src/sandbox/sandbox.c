@@ -47,6 +47,7 @@
 #include "relay.h"
 #include "negotiate.h"
 #include "uptls.h"
+#include "upws.h"
 #include "sandbox.h"
 #include "sync.h"
 #include "userns.h"
@@ -61,7 +62,8 @@ struct supervisor {
 	char extra[1024];		/* lines added to heads sent upstream */
 	char up_name[300];		/* "HOST:PORT" */
 	struct addrinfo *ai;		/* upstream addresses */
-	struct ab_uptls *tls;		/* https:// upstream: its TLS */
+	struct ab_uptls *tls;		/* https://, wss:// upstream: its TLS */
+	struct ab_upws *ws;		/* ws://, wss:// upstream: its upgrade */
 	struct ab_negotiate *neg;	/* Kerberos to the upstream */
 	int sigfd;
 	int sync_fd;
@@ -159,6 +161,10 @@ static int sup_resolve(struct supervisor *s, struct ab_err *e)
 	/* its CA is read now: one that cannot be is a setup failure */
 	if (u->tls && !(s->tls = ab_uptls_new(u->host, s->c->upstream_ca[0] ?
 					      s->c->upstream_ca : NULL, e)))
+		return -1;
+	if (u->ws && !(s->ws = ab_upws_new(u->host, u->port, u->path,
+					   s->c->ws_token[0] ? s->c->ws_token :
+					   NULL, e)))
 		return -1;
 	/* and the user's Kerberos credentials: none is kinit's to fix */
 	if (s->c->negotiate && !(s->neg = ab_negotiate_new(u->host, e)))
@@ -342,6 +348,7 @@ static int sup_relay(struct supervisor *s, struct ab_err *e)
 		.egress = s->c->egress,
 		.up_name = s->up_name,
 		.tls = s->tls,
+		.ws = s->ws,
 		.negotiate = s->neg,
 		.identity = s->c->identity,
 		.extra = s->extra,
@@ -481,6 +488,7 @@ out:
 	if (s.ai)
 		freeaddrinfo(s.ai);
 	ab_uptls_free(s.tls);
+	ab_upws_free(s.ws);
 	ab_negotiate_free(s.neg);
 	ab_closep(&s.listener);
 	ab_closep(&s.icpt4);

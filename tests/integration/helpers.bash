@@ -46,3 +46,17 @@ use_test_home() {	# HOME := a fresh directory outside every writable root
 	export HOME="$TEST_HOME/t$BATS_TEST_NUMBER.$$"
 	mkdir -p "$HOME"
 }
+
+stop_runpids() {	# DIR NAME...: stop the servers whose pids are in
+			# DIR/NAME.runpid, then wait (bounded) for each to go
+	local d=$1 f
+	shift
+	for f in "$@"; do
+		[ -f "$d/$f.runpid" ] && kill "$(cat "$d/$f.runpid")" 2>/dev/null
+	done
+	for f in "$@"; do
+		[ -f "$d/$f.runpid" ] &&
+			timeout 10 tail --pid="$(cat "$d/$f.runpid")" -f /dev/null 2>/dev/null
+	done
+	return 0
+}

@@ -85,16 +85,10 @@ CONF
 }
 
 teardown_file() {
-	local f d
+	local d
 	[ -f "$BATS_FILE_TMPDIR/dir" ] || return 0
 	d=$(cat "$BATS_FILE_TMPDIR/dir")
-	for f in squid kdc; do
-		[ -f "$d/$f.runpid" ] && kill "$(cat "$d/$f.runpid")" 2>/dev/null
-	done
-	for f in squid kdc; do
-		[ -f "$d/$f.runpid" ] &&
-			timeout 10 tail --pid="$(cat "$d/$f.runpid")" -f /dev/null 2>/dev/null
-	done
+	stop_runpids "$d" squid kdc
 	[ -f "$d/squid.port" ] && rm -f /dev/shm/abkrb"$(cat "$d/squid.port")"-* 2>/dev/null
 	rm -rf "$d"
 	return 0

@@ -41,7 +41,7 @@ CONF
 	run "$AGENTBOX" profile lint "$P/bad.conf"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"$P/bad.conf:2: unknown key 'alow' in [unix] (did you mean 'allow'?)"* ]]
-	[[ "$output" == *"$P/bad.conf:4: upstream 'ftp://proxy:3128': only http:// and https:// proxies are supported"* ]]
+	[[ "$output" == *"$P/bad.conf:4: upstream 'ftp://proxy:3128': only http://, https://, ws:// and wss:// proxies are supported"* ]]
 	[[ "$output" == *"$P/bad.conf:5: max_conns '0': expected a number from 1 to 65536"* ]]
 	[[ "$output" == *"$P/bad.conf:7: duplicate key 'verbose' (first set at line 6)"* ]]
 	[[ "$output" == *"$P/bad.conf:9: readonly 'relative/path': a path must be absolute"* ]]

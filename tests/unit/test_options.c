@@ -154,7 +154,7 @@ static void upstream_urls(void **state)
 	assert_int_equal(ab_parse_upstream(&u, "http://p:1", "x", &e), 0);
 	assert_false(u.tls);
 	assert_int_equal(ab_parse_upstream(&u, "socks5://p:1", "x", &e), -1);
-	assert_non_null(strstr(e.msg, "only http:// and https://"));
+	assert_non_null(strstr(e.msg, "only http://, https://, ws:// and wss://"));
 	assert_int_equal(ab_parse_upstream(&u, "http://u:pw@p:1", "x", &e), -1);
 	assert_non_null(strstr(e.msg, "credentials"));
 	assert_int_equal(ab_parse_upstream(&u, "http://p", "x", &e), -1);
@@ -163,6 +163,27 @@ static void upstream_urls(void **state)
 	assert_int_equal(ab_parse_upstream(&u, "http://p:1/x", "x", &e), -1);
 	assert_int_equal(ab_parse_upstream(&u, "http://[::1:1", "x", &e), -1);
 	assert_int_equal(ab_parse_upstream(&u, "http://p q:1", "x", &e), -1);
+
+	/* a WebSocket bridge: a path, and the scheme's port if none */
+	assert_int_equal(ab_parse_upstream(&u, "wss://ingress.corp/agentbox",
+					   "x", &e), 0);
+	assert_true(u.ws && u.tls);
+	assert_int_equal(u.port, 443);
+	assert_string_equal(u.path, "/agentbox");
+	assert_int_equal(ab_parse_upstream(&u, "ws://[::1]:8080", "x", &e), 0);
+	assert_true(u.ws && !u.tls);
+	assert_int_equal(u.port, 8080);
+	assert_string_equal(u.path, "/");
+	assert_int_equal(ab_parse_upstream(&u, "WS://b/p?x=1", "x", &e), 0);
+	assert_int_equal(u.port, 80);
+	assert_string_equal(u.path, "/p?x=1");
+	assert_int_equal(ab_parse_upstream(&u, "wss://b:0/p", "x", &e), -1);
+	assert_int_equal(ab_parse_upstream(&u, "wss://b:/p", "x", &e), -1);
+	assert_int_equal(ab_parse_upstream(&u, "wss://u:t@b/p", "x", &e), -1);
+	assert_non_null(strstr(e.msg, "credentials"));
+	assert_int_equal(ab_parse_upstream(&u, "wss://b/a\177b", "x", &e), -1);
+	assert_non_null(strstr(e.msg, "visible ASCII"));
+	assert_int_equal(ab_parse_upstream(&u, "wss://b/a b", "x", &e), -1);
 }
 
 static void upstream_from_env(void **state)
