@@ -64,6 +64,7 @@
 	X(wslay_event_get_read_enabled)
 
 static struct {
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): f names a declaration */
 #define AB_WSLAY_MEMBER(f) __typeof__(f) *f;
 	AB_WSLAY_FUNCS(AB_WSLAY_MEMBER)
 #undef AB_WSLAY_MEMBER
@@ -78,8 +79,8 @@ struct ab_upws {
 struct rl_ws {
 	wslay_event_context_ptr ctx;
 	char accept[AB_WS_ACCEPT_LEN + 1];	/* the key's */
-	char head[AB_HEAD_MAX];		/* the answer, then its first frames */
-	size_t hlen, hoff;		/* received; frames from hoff */
+	char in[AB_HEAD_MAX];		/* the answer, then frames as read */
+	size_t ilen, ioff;		/* received; not yet wslay's from ioff */
 	bool data_frame;		/* the frame being read carries data */
 	bool eof;			/* the bridge closed the connection */
 	bool failed;			/* net failed (p->cause says how) */
@@ -208,30 +209,35 @@ static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 	ssize_t n;
 
 	(void)flags;
-	if (w->hoff < w->hlen) {	/* what came with the answer */
-		n = (ssize_t)(len < w->hlen - w->hoff ? len :
-			      w->hlen - w->hoff);
-		memcpy(buf, w->head + w->hoff, (size_t)n);
-		w->hoff += (size_t)n;
-		return n;
-	}
 	if (room(p) < WS_ROOM) {
 		wsl.wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
-	n = rl_pump_recv(p, buf, len);
-	if (n > 0)
-		return n;
-	if (n < 0 && rl_again(errno)) {
-		wsl.wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
+	/* wslay asks for 4 KiB at a time: it gets them from w->in, which
+	 * one read fills (a TLS record, or what the socket holds) */
+	if (w->ioff == w->ilen) {
+		n = rl_pump_recv(p, w->in, sizeof(w->in));
+		if (n <= 0) {
+			if (n < 0 && rl_again(errno)) {
+				wsl.wslay_event_set_error(ctx,
+							  WSLAY_ERR_WOULDBLOCK);
+				return -1;
+			}
+			if (n == 0)
+				w->eof = true;
+			else
+				w->failed = true;
+			wsl.wslay_event_set_error(ctx,
+						  WSLAY_ERR_CALLBACK_FAILURE);
+			return -1;
+		}
+		w->ioff = 0;
+		w->ilen = (size_t)n;
 	}
-	if (n == 0)
-		w->eof = true;
-	else
-		w->failed = true;
-	wsl.wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-	return -1;
+	n = (ssize_t)(len < w->ilen - w->ioff ? len : w->ilen - w->ioff);
+	memcpy(buf, w->in + w->ioff, (size_t)n);
+	w->ioff += (size_t)n;
+	return n;
 }
 
 static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data,
@@ -399,7 +405,7 @@ void rl_ws_upgrade(struct rl_pump *p)
 	explicit_bzero(p->obuf, p->olen);	/* it held the token */
 	p->olen = p->ooff = 0;
 	for (;;) {
-		n = rl_pump_recv(p, w->head + w->hlen, sizeof(w->head) - w->hlen);
+		n = rl_pump_recv(p, w->in + w->ilen, sizeof(w->in) - w->ilen);
 		if (n < 0) {
 			if (!rl_again(errno))
 				ws_fail(p, p->cause);
@@ -410,17 +416,17 @@ void rl_ws_upgrade(struct rl_pump *p)
 				"answering the upgrade");
 			return;
 		}
-		w->hlen += (size_t)n;
-		switch (ab_ws_answer(w->head, w->hlen, w->accept, &head_len,
+		w->ilen += (size_t)n;
+		switch (ab_ws_answer(w->in, w->ilen, w->accept, &head_len,
 				     why, sizeof(why))) {
 		case AB_HEAD_INCOMPLETE:
-			if (w->hlen == sizeof(w->head)) {
+			if (w->ilen == sizeof(w->in)) {
 				ws_fail(p, "its answer's head is too long");
 				return;
 			}
 			continue;
 		case AB_HEAD_OK:
-			w->hoff = head_len;
+			w->ioff = head_len;
 			p->state = TP_OPEN;
 			rl_ws_move(p);
 			return;
@@ -512,8 +518,7 @@ void rl_ws_move(struct rl_pump *p)
 		}
 		/* the bridge -> ibuf */
 		before = p->ilen - p->ioff;
-		if (wsl.wslay_event_want_read(ctx) &&
-		    (w->hoff < w->hlen || room(p) >= WS_ROOM) &&
+		if (wsl.wslay_event_want_read(ctx) && room(p) >= WS_ROOM &&
 		    wsl.wslay_event_recv(ctx)) {
 			ws_framing_failed(p);
 			break;
@@ -590,7 +595,7 @@ void rl_ws_interest(const struct rl_pump *p, uint32_t *net, uint32_t *plain)
 		if (p->ilen > p->ioff ||
 		    (wsl.wslay_event_want_read(w->ctx) &&
 		     free_room >= WS_ROOM &&
-		     (w->hoff < w->hlen ||
+		     (w->ioff < w->ilen ||
 		      (p->ssl && SSL_pending(p->ssl) > 0))))
 			*plain |= EPOLLOUT;
 	}
