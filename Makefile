@@ -284,7 +284,7 @@ TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-paramet
   -clang-analyzer-security.insecureAPI.vfork,-clang-analyzer-unix.Vfork
 clang-tidy: build/seccomp-filter.h
 	clang-tidy --quiet --checks='$(TIDY_CHECKS)' $(SRCS) $(GEN_SRCS) -- \
-	    -std=gnu11 -D_GNU_SOURCE -iquote include -iquote build \
+	    -std=gnu11 -D_GNU_SOURCE -DAB_VERSION='"$(VERSION)"' -iquote include -iquote build \
 	    $(PKG_CFLAGS)
 
 lint: cppcheck clang-tidy

@@ -173,7 +173,8 @@ static bool cwd_detour(const char *script, struct ab_claude_cmd *cmd)
 /* After the sandbox: the detour's content into Claude's cwd file */
 static int cwd_return(const struct ab_claude_cmd *cmd, int status)
 {
-	char buf[PATH_MAX + 2];
+	char buf[PATH_MAX + 2] = "";	/* (cppcheck cannot see that n > 0
+					 * means read filled it) */
 	ssize_t n = -1;
 	int in, out;
 
