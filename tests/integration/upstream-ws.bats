@@ -85,6 +85,20 @@ session_of_log() {
 	[ "$(grep -c '"GET /agentbox HTTP/1.1" 101 ' "$D/access.log")" -gt "$before" ]
 }
 
+@test "websocket upstream: commands that make no request open no WebSocket: Squid and the ingress log only the one request" {
+	sq=$(wc -l <"$SQUID_LOG")
+	ng=$(wc -l <"$D/access.log")
+	for i in 1 2 3 4 5; do
+		abw -- true
+	done
+	run abw -- curl -sS -m 20 "http://$ORIGIN/hello?one"
+	[ "$output" = "hello from origin" ]
+	squid_logged "GET http://$ORIGIN/hello?"
+	sleep 0.3
+	[ "$(($(wc -l <"$SQUID_LOG") - sq))" -eq 1 ]
+	[ "$(($(wc -l <"$D/access.log") - ng))" -eq 1 ]
+}
+
 @test "websocket upstream: a wss:// page in Chromium works through the WebSocket tunnel" {
 	command -v chromium >/dev/null || skip "no chromium"
 	export HOME="$BATS_TEST_TMPDIR/home"
