@@ -172,6 +172,45 @@ session_of_log() {
 	grep '"outcome":"failure"' "$LOG" | grep -q 'the WebSocket dropped (the bridge closed the connection without a close frame)'
 }
 
+@test "websocket upstream: a kept WebSocket that drops after its response was sent does not cut the client still reading it" {
+	want=$(sha256sum <"$ORIGIN_ROOT/ws-big.bin" | cut -d' ' -f1)
+	wsp=$(cat "$D/websockify.runpid")
+	# a client that reads slowly (about 2 MB/s): the relay hands it the
+	# whole response, which waits in the sockets' buffers, and keeps the
+	# WebSocket for the next request
+	abw -- /usr/bin/python3 -c '
+import hashlib, os, socket, sys, time
+from urllib.parse import urlparse
+px = urlparse(os.environ["http_proxy"])
+s = socket.create_connection((px.hostname, px.port))
+s.sendall(("GET http://%s/files/ws-big.bin HTTP/1.1\r\nHost: %s\r\n\r\n"
+           % (sys.argv[1], sys.argv[1])).encode())
+got = b""
+s.settimeout(20)
+while b"\r\n\r\n" not in got or len(got.split(b"\r\n\r\n", 1)[1]) < 8388608:
+    b = s.recv(32768)
+    if not b:
+        break
+    got += b
+    time.sleep(0.015)
+print(hashlib.sha256(got.split(b"\r\n\r\n", 1)[1]).hexdigest())
+' "$ORIGIN" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	runner=$!
+	for i in $(seq 200); do	# the exchange is over for the relay
+		grep -qs '"url":{"original":"http://'"$ORIGIN"'/files/ws-big.bin"' "$LOG" && break
+		sleep 0.05
+	done
+	grep -q '"url":{"original":"http://'"$ORIGIN"'/files/ws-big.bin"' "$LOG"
+	kids=$(pgrep -P "$wsp")
+	[ -n "$kids" ]
+	kill -9 $kids
+	st=0
+	wait "$runner" || st=$?
+	cat "$BATS_TEST_TMPDIR/out"
+	[ "$st" -eq 0 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "$want" ]
+}
+
 @test "websocket upstream: a bridge that is down behind the ingress: 502 naming the ingress's answer" {
 	up="wss://127.0.0.1:$(cat "$BATS_FILE_TMPDIR/nginx.port")/down"
 	run "$AGENTBOX" --upstream "$up" --profile "$BATS_TEST_TMPDIR/ws.conf" -- \
