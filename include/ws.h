@@ -25,7 +25,7 @@ struct ab_ws_req {
 
 long ab_ws_request(const struct ab_ws_req *q, char *buf, size_t size);
 enum ab_head_status ab_ws_answer(const char *buf, size_t len,
-				 const char *accept, size_t *head_len,
+				 const char *accept, struct ab_resp *r,
 				 char *why, size_t size);
 int ab_ws_path_ok(const char *path);
 int ab_ws_token_ok(const char *token);

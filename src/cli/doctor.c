@@ -367,7 +367,7 @@ static int check_upgrade(struct ab_config *c, const struct ab_uptls *tls,
 	char req[8192], ans[AB_HEAD_MAX], accept[AB_WS_ACCEPT_LEN + 1];
 	struct ab_err e = { 0 };
 	struct ab_upws *w;
-	size_t head_len;
+	struct ab_resp r;
 	int rc;
 
 	*fix = "check the bridge and the ingress's route for the URL's path";
@@ -396,10 +396,10 @@ static int check_upgrade(struct ab_config *c, const struct ab_uptls *tls,
 	ab_upws_free(w);
 	if (rc)
 		return -1;
-	if (ab_ws_answer(ans, strlen(ans), accept, &head_len, why, size) ==
+	if (ab_ws_answer(ans, strlen(ans), accept, &r, why, size) ==
 	    AB_HEAD_OK)
 		return 0;
-	if (strstr(why, "refused: 401") || strstr(why, "refused: 403"))
+	if (r.status == 401 || r.status == 403)
 		*fix = c->ws_token[0] ? "give the token the ingress expects in "
 				      "the [network] upstream_token file" :
 				      "the ingress wants a bearer token: name "

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 /* pump.c - the pump between a connection and a transformed upstream
- * connection (TLS to the proxy itself: upstream = https://HOST:PORT).
+ * connection (TLS to the proxy itself: upstream = https://HOST:PORT; a
+ * WebSocket to a bridge in front of it: wss://, ws://).
  *
  * Theory of operation: the relay's paths (splice(2) tunnels, framed
  * messages, the peeks at an answer's status) work on a plain stream
- * socket.  So a connection to a TLS proxy is a socketpair: the connection's
- * ufd is one end, and this file's pump moves bytes between the other end
- * and the TCP connection to the proxy, through OpenSSL (uptls.c holds the
- * context and its checks):
+ * socket.  So a connection to a TLS proxy, or to a WebSocket bridge in
+ * front of one, is a socketpair: the connection's ufd is one end, and this
+ * file's pump moves bytes between the other end and the TCP connection,
+ * through OpenSSL (uptls.c holds the context and its checks) and, for a
+ * WebSocket, the framing upws.c adds on top:
  *
  *   conn ufd <== socketpair ==> plain --SSL_write--> net (TCP, TLS) -> proxy
  *                                     <--SSL_read---
@@ -17,15 +19,15 @@
  * requests, with identity and credentials, travel inside the TLS session.
  * The pump connects to the proxy's addresses in turn, handshakes (the
  * proxy's certificate is verified against the system's roots or the
- * profile's upstream_ca, and its name or address checked), and then
- * copies each way through 16 KiB buffers, with backpressure: a side is read
- * only while its buffer is empty.  An end of stream on the plain side
- * becomes a close_notify; the proxy's close_notify or a close becomes the
- * end of the plain side.  A failure (connect, handshake, verification, a
- * reset) is reported to the connection while it waits for the proxy
- * (a 502 with the cause: "certificate verify failed: ..."), then both ends
- * close.  Connect and handshake together must finish within
- * CONNECT_TIMEOUT_US.
+ * profile's upstream_ca, and its name or address checked), upgrades for a
+ * WebSocket, and then copies each way (64 KiB from the proxy, 16 KiB to
+ * it) with backpressure: a side is read only while its buffer has room.
+ * An end of stream on the plain side becomes a close_notify; the proxy's
+ * close_notify or a close becomes the end of the plain side.  A failure
+ * (connect, handshake, verification, a reset) is reported to the
+ * connection while it waits for the proxy (a 502 with the cause:
+ * "certificate verify failed: ..."), then both ends close.  Connect,
+ * handshake and upgrade together must finish within CONNECT_TIMEOUT_US.
  */
 
 #include <errno.h>
@@ -49,9 +51,6 @@
 #include "conn.h"
 #include "pump.h"
 
-/* ---- the pump ------------------------------------------------------- */
-
-
 static void pump_update(struct rl_pump *p)
 {
 	uint32_t n = 0, pl = 0;
@@ -60,7 +59,7 @@ static void pump_update(struct rl_pump *p)
 		return;
 	if (p->state == TP_CONNECTING) {
 		n = EPOLLOUT;
-	} else if (p->ws && p->state != TP_HANDSHAKE) {	/* upws.c */
+	} else if (p->ws) {	/* upgrading or open: upws.c */
 		rl_ws_interest(p, &n, &pl);
 	} else if (p->state == TP_HANDSHAKE) {
 		n = (p->want_write ? EPOLLOUT : 0) |
@@ -196,8 +195,9 @@ static void pump_handshake(struct rl_pump *p)
 		p->want_write = true;
 		return;
 	default:
-		rl_pump_fail(p, "TLS to upstream proxy %s: %s", p->relay->cfg.up_name,
-			  rl_uptls_cause(p->ssl, rc, cause, sizeof(cause)));
+		rl_pump_fail(p, "TLS to upstream proxy %s: %s",
+			     p->relay->cfg.up_name,
+			     rl_uptls_cause(p->ssl, rc, cause, sizeof(cause)));
 	}
 }
 
@@ -214,7 +214,7 @@ static void pump_connected(struct rl_pump *p)
 
 		if (again)
 			rl_pump_fail(p, "upstream proxy %s unreachable: %s",
-				  p->relay->cfg.up_name, strerror(err));
+				     p->relay->cfg.up_name, strerror(err));
 		return;
 	}
 	if (!t) {			/* ws:// */
@@ -224,7 +224,7 @@ static void pump_connected(struct rl_pump *p)
 	p->ssl = rl_uptls_ssl(t, p->net);
 	if (!p->ssl) {
 		rl_pump_fail(p, "TLS to upstream proxy %s: out of memory",
-			  p->relay->cfg.up_name);
+			     p->relay->cfg.up_name);
 		return;
 	}
 	p->state = TP_HANDSHAKE;
@@ -334,16 +334,20 @@ ssize_t rl_pump_send(struct rl_pump *p, const void *buf, size_t len)
 	return ssl_again(p, rc);
 }
 
+/* The TLS connection failed (p->cause says how) */
+static void pump_failed(struct rl_pump *p)
+{
+	rl_pump_fail(p, "TLS to upstream proxy %s: %s", p->relay->cfg.up_name,
+		     p->cause);
+}
+
 /* Open: move what can be moved each way */
 static void pump_move(struct rl_pump *p)
 {
-	char cause[300];
-
 	for (int round = 0; round < PUMP_ROUNDS && p->state == TP_OPEN;
 	     round++) {
 		bool moved = false;
 		ssize_t n;
-		int rc;
 
 		/* plain -> obuf */
 		if (!p->plain_eof && p->olen == p->ooff) {
@@ -361,51 +365,36 @@ static void pump_move(struct rl_pump *p)
 		}
 		/* obuf -> proxy */
 		if (p->olen > p->ooff) {
-			p->want_read = p->want_write = false;
-			rc = SSL_write(p->ssl, p->obuf + p->ooff,
-				       (int)(p->olen - p->ooff));
-			if (rc > 0) {
-				p->ooff += (size_t)rc;
+			n = rl_pump_send(p, p->obuf + p->ooff,
+					 p->olen - p->ooff);
+			if (n > 0) {
+				p->ooff += (size_t)n;
 				if (p->ooff == p->olen)
 					p->olen = p->ooff = 0;
 				moved = true;
-			} else {
-				int e = SSL_get_error(p->ssl, rc);
-
-				if (e == SSL_ERROR_WANT_WRITE)
-					p->want_write = true;
-				else if (e == SSL_ERROR_WANT_READ)
-					p->want_read = true;
-				else {
-					rl_pump_fail(p, "TLS to upstream proxy "
-						  "%s: %s", p->relay->cfg.up_name,
-						  rl_uptls_cause(p->ssl, rc, cause,
-							    sizeof(cause)));
-					return;
-				}
+			} else if (!rl_again(errno)) {
+				pump_failed(p);
+				return;
 			}
 		}
-		/* proxy -> ibuf: all OpenSSL holds, as room allows */
+		/* proxy -> ibuf: all OpenSSL holds, as room allows (what it
+		 * waits for stays the write's: a read is tried each round) */
 		if (!p->net_eof && p->ilen == p->ioff) {
-			rc = SSL_read(p->ssl, p->ibuf, sizeof(p->ibuf));
-			if (rc > 0) {
-				p->ilen = (size_t)rc;
+			bool want_read = p->want_read, want_write = p->want_write;
+
+			n = rl_pump_recv(p, p->ibuf, sizeof(p->ibuf));
+			p->want_read = want_read;
+			p->want_write = want_write;
+			if (n > 0) {
+				p->ilen = (size_t)n;
 				p->ioff = 0;
 				moved = true;
-			} else {
-				int e = SSL_get_error(p->ssl, rc);
-
-				if (e == SSL_ERROR_ZERO_RETURN) {
-					p->net_eof = true;
-					moved = true;
-				} else if (e != SSL_ERROR_WANT_READ &&
-					   e != SSL_ERROR_WANT_WRITE) {
-					rl_pump_fail(p, "TLS to upstream proxy "
-						  "%s: %s", p->relay->cfg.up_name,
-						  rl_uptls_cause(p->ssl, rc, cause,
-							    sizeof(cause)));
-					return;
-				}
+			} else if (n == 0) {
+				p->net_eof = true;
+				moved = true;
+			} else if (!rl_again(errno)) {
+				pump_failed(p);
+				return;
 			}
 		}
 		/* ibuf -> plain */

@@ -60,7 +60,7 @@
 	X(wslay_event_send) X(wslay_event_queue_msg) \
 	X(wslay_event_queue_close) X(wslay_event_set_error) \
 	X(wslay_event_want_read) X(wslay_event_want_write) \
-	X(wslay_event_get_close_received) X(wslay_event_get_close_sent) \
+	X(wslay_event_get_close_received) \
 	X(wslay_event_get_read_enabled)
 
 static struct {
@@ -389,8 +389,8 @@ static void ws_fail(struct rl_pump *p, const char *why)
 void rl_ws_upgrade(struct rl_pump *p)
 {
 	struct rl_ws *w = p->ws;
+	struct ab_resp r;
 	char why[300];
-	size_t head_len;
 	ssize_t n;
 
 	while (p->ooff < p->olen) {
@@ -417,8 +417,8 @@ void rl_ws_upgrade(struct rl_pump *p)
 			return;
 		}
 		w->ilen += (size_t)n;
-		switch (ab_ws_answer(w->in, w->ilen, w->accept, &head_len,
-				     why, sizeof(why))) {
+		switch (ab_ws_answer(w->in, w->ilen, w->accept, &r, why,
+				     sizeof(why))) {
 		case AB_HEAD_INCOMPLETE:
 			if (w->ilen == sizeof(w->in)) {
 				ws_fail(p, "its answer's head is too long");
@@ -426,13 +426,12 @@ void rl_ws_upgrade(struct rl_pump *p)
 			}
 			continue;
 		case AB_HEAD_OK:
-			w->ioff = head_len;
+			w->ioff = r.head_len;
 			p->state = TP_OPEN;
 			rl_ws_move(p);
 			return;
 		default:
-			if (strstr(why, "refused: 401") ||
-			    strstr(why, "refused: 403"))
+			if (r.status == 401 || r.status == 403)
 				snprintf(why + strlen(why),
 					 sizeof(why) - strlen(why), " (%s)",
 					 p->relay->cfg.ws->token[0] ?
@@ -505,7 +504,7 @@ void rl_ws_move(struct rl_pump *p)
 					return;
 				}
 				moved = true;
-			} else if (n == 0 || !rl_again(errno)) {
+			} else {		/* the end, or an error */
 				ws_plain_eof(p);
 				moved = true;
 			}
@@ -525,9 +524,7 @@ void rl_ws_move(struct rl_pump *p)
 		}
 		if (p->ilen - p->ioff != before)
 			moved = true;
-		if (w->failed)
-			break;
-		if (!moved)
+		if (w->failed || !moved)
 			break;
 	}
 	if (w->failed) {
@@ -558,11 +555,10 @@ void rl_ws_move(struct rl_pump *p)
 	}
 	if (p->net_eof && p->ilen == p->ioff)
 		shutdown(p->plain, SHUT_WR);
-	/* done when the connection has all, and our close went or the
-	 * bridge is gone */
+	/* done when the connection has all, and our close (the answer to
+	 * the bridge's) went or the bridge is gone */
 	if (p->net_eof && p->ilen == p->ioff &&
-	    (wsl.wslay_event_get_close_sent(ctx) || w->eof ||
-	     !wsl.wslay_event_want_write(ctx)))
+	    (w->eof || !wsl.wslay_event_want_write(ctx)))
 		rl_pump_close(p);
 }
 
@@ -578,8 +574,6 @@ void rl_ws_interest(const struct rl_pump *p, uint32_t *net, uint32_t *plain)
 	size_t free_room = sizeof(p->ibuf) - (p->ilen - p->ioff);
 
 	*net = *plain = 0;
-	if (!w)
-		return;
 	if (p->state == TP_UPGRADE) {
 		*net = p->ooff < p->olen ? EPOLLOUT : EPOLLIN;
 	} else {

@@ -89,7 +89,8 @@ static const char *field(const char *h, const char *end, const char *name,
  * @buf:	Bytes received from the bridge so far
  * @len:	How many
  * @accept:	The Sec-WebSocket-Accept the key calls for
- * @head_len:	On AB_HEAD_OK, the length of the head (frames follow)
+ * @r:		The answer's head as parsed: r->status (a refusal's too; 0 if
+ *		none was read), r->head_len (on AB_HEAD_OK: frames follow)
  * @why:	On AB_HEAD_BAD or AB_HEAD_TOO_LARGE, the cause
  * @size:	Its size
  *
@@ -97,14 +98,15 @@ static const char *field(const char *h, const char *end, const char *name,
  * AB_HEAD_BAD (refused, or not a valid answer) or AB_HEAD_TOO_LARGE
  */
 enum ab_head_status ab_ws_answer(const char *buf, size_t len,
-				 const char *accept, size_t *head_len,
+				 const char *accept, struct ab_resp *r,
 				 char *why, size_t size)
 {
-	struct ab_resp r;
-	enum ab_head_status st = ab_http_parse_resp(buf, len, &r);
+	enum ab_head_status st = ab_http_parse_resp(buf, len, r);
 	const char *end, *v;
 	size_t vl;
 
+	if (st != AB_HEAD_OK)
+		r->status = 0;
 	if (st == AB_HEAD_INCOMPLETE)
 		return st;
 	if (st == AB_HEAD_TOO_LARGE) {
@@ -113,12 +115,12 @@ enum ab_head_status ab_ws_answer(const char *buf, size_t len,
 	}
 	if (st != AB_HEAD_OK) {
 		snprintf(why, size, "its answer is not HTTP (%s)",
-			 r.reason ? r.reason : "malformed");
+			 r->reason ? r->reason : "malformed");
 		return AB_HEAD_BAD;
 	}
-	end = buf + r.head_len;
-	if (r.status != 101) {
-		const char *eol = memchr(buf, '\n', r.head_len);
+	end = buf + r->head_len;
+	if (r->status != 101) {
+		const char *eol = memchr(buf, '\n', r->head_len);
 		const char *sp = memchr(buf, ' ', (size_t)(eol - buf));
 		size_t n = (size_t)(eol - sp - 1);
 
@@ -156,7 +158,6 @@ enum ab_head_status ab_ws_answer(const char *buf, size_t len,
 			 "other than binary");
 		return AB_HEAD_BAD;
 	}
-	*head_len = r.head_len;
 	return AB_HEAD_OK;
 }
 

@@ -12,13 +12,7 @@ setup() {
 	export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
 	LOG="$XDG_STATE_HOME/agentbox/audit.jsonl"
 	# the origins are on loopback: this profile lets the proxy reach them
-	cat >"$BATS_TEST_TMPDIR/open.conf" <<CONF
-[egress]
-ports = $ORIGIN_PORT
-ports = $TLS_PORT
-allow_net = 127.0.0.1
-deny = *.evil.test
-CONF
+	builtin_open_profile "$BATS_TEST_TMPDIR/open.conf"
 	# the safe default, only the ports opened
 	cat >"$BATS_TEST_TMPDIR/closed.conf" <<CONF
 [egress]

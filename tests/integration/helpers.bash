@@ -60,3 +60,15 @@ stop_runpids() {	# DIR NAME...: stop the servers whose pids are in
 	done
 	return 0
 }
+
+builtin_open_profile() {	# FILE: a profile that lets the built-in proxy
+				# reach the loopback origins (and denies
+				# *.evil.test)
+	cat >"$1" <<CONF
+[egress]
+ports = $ORIGIN_PORT
+ports = $TLS_PORT
+allow_net = 127.0.0.1
+deny = *.evil.test
+CONF
+}

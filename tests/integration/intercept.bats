@@ -75,13 +75,7 @@ setup() {
 	SSH_PORT=$(cat "$BATS_FILE_TMPDIR/ssh.port")
 	: >"$SQUID_LOG.mark"
 	MARK=$(wc -l <"$SQUID_LOG")
-	cat >"$BATS_TEST_TMPDIR/open.conf" <<CONF
-[egress]
-ports = $ORIGIN_PORT
-ports = $TLS_PORT
-allow_net = 127.0.0.1
-deny = *.evil.test
-CONF
+	builtin_open_profile "$BATS_TEST_TMPDIR/open.conf"
 }
 
 squid_new() {	# Squid's lines since this test began

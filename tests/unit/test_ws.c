@@ -14,9 +14,10 @@
 
 #define ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="	/* RFC 6455 1.3 */
 
-static enum ab_head_status answer(const char *text, char *why, size_t *hl)
+static enum ab_head_status answer(const char *text, char *why,
+				  struct ab_resp *r)
 {
-	return ab_ws_answer(text, strlen(text), ACCEPT, hl, why, 300);
+	return ab_ws_answer(text, strlen(text), ACCEPT, r, why, 300);
 }
 
 static void request(void **state)
@@ -49,14 +50,14 @@ static void good_answer(void **state)
 			 "upgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n"
 			 "Sec-WebSocket-Accept: " ACCEPT "\r\n"
 			 "Sec-WebSocket-Protocol: binary\r\n\r\n\x82\x01x";
+	struct ab_resp r;
 	char why[300];
-	size_t hl = 0;
 
 	(void)state;
-	assert_int_equal(answer(ok, why, &hl), AB_HEAD_OK);
-	assert_int_equal(hl, strlen(ok) - 3);	/* the frame follows */
+	assert_int_equal(answer(ok, why, &r), AB_HEAD_OK);
+	assert_int_equal(r.head_len, strlen(ok) - 3);	/* the frame follows */
 	/* not yet whole */
-	assert_int_equal(ab_ws_answer(ok, 40, ACCEPT, &hl, why, sizeof(why)),
+	assert_int_equal(ab_ws_answer(ok, 40, ACCEPT, &r, why, sizeof(why)),
 			 AB_HEAD_INCOMPLETE);
 }
 
@@ -90,13 +91,13 @@ static void refused_and_bad_answers(void **state)
 		{ "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nBad\x01Field: x\r\n\r\n",
 		  "not HTTP" },
 	};
+	struct ab_resp r;
 	char why[300];
-	size_t hl;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		why[0] = '\0';
-		if (answer(cases[i].text, why, &hl) != AB_HEAD_BAD)
+		if (answer(cases[i].text, why, &r) != AB_HEAD_BAD)
 			fail_msg("case %zu accepted", i);
 		if (!strstr(why, cases[i].why))
 			fail_msg("case %zu: '%s' lacks '%s'", i, why,
