@@ -85,6 +85,21 @@ session_of_log() {
 	[ "$(grep -c '"GET /agentbox HTTP/1.1" 101 ' "$D/access.log")" -gt "$before" ]
 }
 
+@test "websocket upstream: the test ingress, like a real one, refuses a proxy's CONNECT: only the WebSocket gets through" {
+	printf '[network]\nupstream_ca = %s\n' "$TEST_CA" >"$BATS_TEST_TMPDIR/ca.conf"
+	before=$(wc -l <"$SQUID_LOG")
+	run "$AGENTBOX" --upstream "https://127.0.0.1:$(cat "$BATS_FILE_TMPDIR/nginx.port")" \
+		--profile "$BATS_TEST_TMPDIR/ca.conf" -- \
+		curl -sS -m 20 --cacert "$TEST_CA" "https://$TLS_ORIGIN/hello?via-connect"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"hello from origin"* ]]
+	sleep 0.3
+	! tail -n +"$((before + 1))" "$SQUID_LOG" | grep -q "CONNECT $TLS_ORIGIN"
+	run abw -- curl -sS -m 20 --cacert "$TEST_CA" "https://$TLS_ORIGIN/hello"
+	[ "$output" = "hello from origin" ]
+}
+
 @test "websocket upstream: commands that make no request open no WebSocket: Squid and the ingress log only the one request" {
 	sq=$(wc -l <"$SQUID_LOG")
 	ng=$(wc -l <"$D/access.log")
